@@ -1,0 +1,398 @@
+"""Typed recipe configuration.
+
+A recipe is an experiment: backbone, data, task, method, training schedule and output. Hardware
+(process count, mixed precision) is *not* here: it comes from the Accelerate launch config
+(``recipes/accelerate/*.yaml``) or Accelerate's environment variables.
+
+Every section is a frozen dataclass. YAML is its saved form: :func:`load_recipe` reads a YAML
+file, applies dotted ``key=value`` overrides, and validates every key and type, raising
+:class:`~peftgov.errors.RecipeError` naming the file and the dotted key on any problem.
+Method and task sections are dispatched on their ``name`` to the config class each method or
+task module registers, so a method's options are typed where the method is written.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, ClassVar, Literal
+
+import yaml
+
+from .errors import RecipeError
+
+# --------------------------------------------------------------------------- sections
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """The frozen backbone."""
+
+    name: str = "minilm-l6"
+    """Hub id, local directory, or bundled alias (``minilm-l6``, ``smollm2-135m``)."""
+    gguf: str | None = None
+    """Path to a GGUF file to dequantize and use as the backbone (overrides ``name``)."""
+    revision: str | None = None
+    """Hub revision; ignored for local paths and aliases."""
+    trust_remote_code: bool = False
+    """Run model code shipped with the checkpoint. Off unless you trust the source."""
+    quantization: Literal["4bit", "8bit"] | None = None
+    """Load the frozen base in k-bit through bitsandbytes (QLoRA)."""
+
+    def __post_init__(self) -> None:
+        _require(bool(self.name) or bool(self.gguf), "name", "must name a backbone")
+
+
+@dataclass(frozen=True)
+class DataConfig:
+    """Where the examples live. Columns are task options (see the task section)."""
+
+    train: str = ""
+    """Training split: a csv / tsv / jsonl / conll file, or ``bundled:<path>`` for data shipped
+    with peftgov. Relative paths resolve against the working directory."""
+    validation: str | None = None
+    """Validation split; when absent, ``validation_fraction`` of train is carved off (seeded)."""
+    test: str | None = None
+    """Test split; evaluated before and after training."""
+    name: str | None = None
+    """Dataset name used in reports (defaults to the train file's folder name)."""
+    format: Literal["auto", "csv", "tsv", "jsonl", "conll"] = "auto"
+    validation_fraction: float = 0.1
+    on_bad_row: Literal["error", "skip"] = "error"
+    """``error`` stops at the first bad row naming file and line; ``skip`` drops and counts."""
+    max_train_samples: int | None = None
+    """Keep only this many training rows (seeded shuffle), e.g. for smoke runs."""
+    max_eval_samples: int | None = None
+    """Cap validation and test rows (seeded), e.g. for smoke runs."""
+
+    def __post_init__(self) -> None:
+        _require(bool(self.train), "train", "is required")
+        _require(0 < self.validation_fraction < 1, "validation_fraction", "must be in (0, 1)")
+        for key in ("max_train_samples", "max_eval_samples"):
+            value = getattr(self, key)
+            _require(value is None or value > 0, key, "must be positive")
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """The schedule. Batch sizes are global: accumulation is derived from the process count."""
+
+    seed: int = 42
+    epochs: float = 3.0
+    max_steps: int | None = None
+    """Stop after this many optimizer steps (overrides ``epochs``)."""
+    batch_size: int = 32
+    """Global batch per optimizer step, kept whatever the number of processes."""
+    micro_batch_size: int | None = None
+    """Per-process batch per forward pass; accumulation = batch / (micro x processes)."""
+    eval_batch_size: int = 64
+    lr: float = 5e-4
+    weight_decay: float = 0.01
+    warmup_ratio: float = 0.06
+    max_grad_norm: float | None = 1.0
+    optimizer: Literal["adamw", "adamw_8bit"] = "adamw"
+    eval_every: int | None = None
+    """Evaluate every N optimizer steps; ``None`` evaluates once per epoch."""
+    metric: str | None = None
+    """Validation metric to select the best state on (task default when ``None``)."""
+    patience: int | None = None
+    """Stop after this many evaluations without improvement; ``None`` never stops early."""
+    log_every: int = 10
+    group_by_length: bool = True
+    """Batch examples of similar length together (less padding), shuffled between batches."""
+    gradient_checkpointing: bool = False
+
+    def __post_init__(self) -> None:
+        _require(self.epochs > 0, "epochs", "must be positive")
+        _require(self.max_steps is None or self.max_steps > 0, "max_steps", "must be positive")
+        _require(self.batch_size > 0, "batch_size", "must be positive")
+        _require(
+            self.micro_batch_size is None or 0 < self.micro_batch_size <= self.batch_size,
+            "micro_batch_size",
+            "must be positive and at most batch_size",
+        )
+        _require(self.eval_batch_size > 0, "eval_batch_size", "must be positive")
+        _require(self.lr > 0, "lr", "must be positive")
+        _require(self.weight_decay >= 0, "weight_decay", "must be >= 0")
+        _require(0 <= self.warmup_ratio < 1, "warmup_ratio", "must be in [0, 1)")
+        _require(
+            self.max_grad_norm is None or self.max_grad_norm > 0, "max_grad_norm", "must be > 0"
+        )
+        _require(self.eval_every is None or self.eval_every > 0, "eval_every", "must be positive")
+        _require(self.patience is None or self.patience > 0, "patience", "must be positive")
+        _require(self.log_every > 0, "log_every", "must be positive")
+
+
+@dataclass(frozen=True)
+class OutputConfig:
+    dir: str | None = None
+    """Run directory; defaults to ``runs/<dataset>-<method>-seed<seed>``."""
+    overwrite: bool = False
+    """Train into a run directory that already holds a finished run."""
+
+
+@dataclass(frozen=True)
+class MethodConfig:
+    """Base of every method's options; each method module subclasses it and registers."""
+
+    name: str = "lora"
+
+
+@dataclass(frozen=True)
+class TaskConfig:
+    """Base of every task's options; each task module subclasses it and registers."""
+
+    name: str = "classification"
+    max_length: int = 128
+
+    def __post_init__(self) -> None:
+        _require(self.max_length > 0, "max_length", "must be positive")
+
+
+@dataclass(frozen=True)
+class Recipe:
+    model: ModelConfig = field(default_factory=ModelConfig)
+    data: DataConfig = field(default_factory=DataConfig)
+    task: TaskConfig = field(default_factory=TaskConfig)
+    method: MethodConfig = field(default_factory=MethodConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+    output: OutputConfig = field(default_factory=OutputConfig)
+    source: str = field(default="<python>", compare=False)
+    """Where the recipe came from (a file path), for messages. Not saved."""
+
+    SECTIONS: ClassVar[tuple[str, ...]] = ("model", "data", "task", "method", "train", "output")
+
+    def to_dict(self) -> dict[str, Any]:
+        return {s: _section_to_dict(getattr(self, s)) for s in self.SECTIONS}
+
+    def to_yaml(self) -> str:
+        return yaml.safe_dump(self.to_dict(), sort_keys=False, allow_unicode=True)
+
+    def run_dir(self) -> Path:
+        if self.output.dir:
+            return Path(self.output.dir)
+        return Path("runs") / f"{self.dataset_name()}-{self.method.name}-seed{self.train.seed}"
+
+    def dataset_name(self) -> str:
+        if self.data.name:
+            return self.data.name
+        return Path(self.data.train.removeprefix("bundled:")).parent.name or "data"
+
+
+# --------------------------------------------------------------------------- registry of
+# method / task option classes (filled by peftgov.methods and peftgov.tasks at import)
+
+METHOD_CONFIGS: dict[str, type[MethodConfig]] = {}
+TASK_CONFIGS: dict[str, type[TaskConfig]] = {}
+
+
+# --------------------------------------------------------------------------- validation
+
+
+class _Invalid(ValueError):
+    """Raised inside a section's __post_init__; carries the field name."""
+
+    def __init__(self, key: str, message: str) -> None:
+        super().__init__(message)
+        self.key = key
+
+
+def _require(ok: bool, key: str, message: str) -> None:
+    if not ok:
+        raise _Invalid(key, message)
+
+
+def _section_to_dict(obj: Any) -> dict[str, Any]:
+    return {f.name: getattr(obj, f.name) for f in dataclasses.fields(obj) if f.init}
+
+
+def _type_name(tp: Any) -> str:
+    origin = typing.get_origin(tp)
+    if origin is Literal:
+        return " | ".join(repr(a) for a in typing.get_args(tp))
+    if origin in (typing.Union, types.UnionType):
+        return " | ".join(_type_name(a) for a in typing.get_args(tp))
+    if origin is list:
+        return f"list of {_type_name(typing.get_args(tp)[0])}"
+    if tp is type(None):
+        return "null"
+    return getattr(tp, "__name__", str(tp))
+
+
+def _coerce(value: Any, tp: Any, key: str, source: str) -> Any:
+    """Check ``value`` against the annotation ``tp``; return it (ints widen to float)."""
+    origin = typing.get_origin(tp)
+    if origin in (typing.Union, types.UnionType):
+        for arg in typing.get_args(tp):
+            try:
+                return _coerce(value, arg, key, source)
+            except RecipeError:
+                continue
+        raise RecipeError(source, key, f"expected {_type_name(tp)}, got {value!r}")
+    if origin is Literal:
+        if value in typing.get_args(tp):
+            return value
+        raise RecipeError(source, key, f"must be one of {_type_name(tp)}, got {value!r}")
+    if origin is list:
+        if isinstance(value, (list, tuple)):
+            (item,) = typing.get_args(tp)
+            return [_coerce(v, item, f"{key}[{i}]", source) for i, v in enumerate(value)]
+        raise RecipeError(source, key, f"expected {_type_name(tp)}, got {value!r}")
+    if origin is dict:
+        if isinstance(value, dict):
+            return dict(value)
+        raise RecipeError(source, key, f"expected a mapping, got {value!r}")
+    if tp is type(None):
+        if value is None:
+            return None
+    elif tp is bool:
+        if isinstance(value, bool):
+            return value
+    elif tp is int:
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+    elif tp is float:
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return float(value)
+    elif tp is str:
+        if isinstance(value, str):
+            return value
+    elif tp is Any:
+        return value
+    raise RecipeError(source, key, f"expected {_type_name(tp)}, got {value!r}")
+
+
+def build_section(cls: type, raw: Any, *, prefix: str, source: str) -> Any:
+    """Validate ``raw`` (a mapping) into the dataclass ``cls``; errors name ``prefix.key``."""
+    if raw is None:
+        raw = {}
+    if not isinstance(raw, dict):
+        raise RecipeError(source, prefix, f"expected a mapping, got {raw!r}")
+    hints = typing.get_type_hints(cls)
+    fields = {f.name: f for f in dataclasses.fields(cls) if f.init}
+    kwargs = {}
+    for key, value in raw.items():
+        if key not in fields:
+            known = ", ".join(sorted(fields))
+            raise RecipeError(source, f"{prefix}.{key}", f"unknown key (known: {known})")
+        kwargs[key] = _coerce(value, hints[key], f"{prefix}.{key}", source)
+    try:
+        return cls(**kwargs)
+    except _Invalid as exc:
+        raise RecipeError(source, f"{prefix}.{exc.key}", str(exc)) from None
+
+
+def _dispatch(kind: str, registry: dict[str, type], raw: Any, default: str, source: str) -> Any:
+    if raw is None:
+        raw = {}
+    if not isinstance(raw, dict):
+        raise RecipeError(source, kind, f"expected a mapping, got {raw!r}")
+    name = raw.get("name", default)
+    if name not in registry:
+        known = ", ".join(sorted(registry))
+        raise RecipeError(source, f"{kind}.name", f"unknown {kind} {name!r} (known: {known})")
+    return build_section(registry[name], {**raw, "name": name}, prefix=kind, source=source)
+
+
+def recipe_from_dict(raw: Any, *, source: str = "<python>") -> Recipe:
+    """Validate a plain mapping (as read from YAML) into a :class:`Recipe`."""
+    _ensure_registries()
+    if not isinstance(raw, dict):
+        raise RecipeError(source, None, "a recipe must be a YAML mapping of sections")
+    for key in raw:
+        if key not in Recipe.SECTIONS:
+            raise RecipeError(source, key, f"unknown section (known: {', '.join(Recipe.SECTIONS)})")
+    if "data" not in raw:
+        raise RecipeError(source, "data", "section is required (at least data.train)")
+    return Recipe(
+        model=build_section(ModelConfig, raw.get("model"), prefix="model", source=source),
+        data=build_section(DataConfig, raw.get("data"), prefix="data", source=source),
+        task=_dispatch("task", TASK_CONFIGS, raw.get("task"), "classification", source),
+        method=_dispatch("method", METHOD_CONFIGS, raw.get("method"), "lora", source),
+        train=build_section(TrainConfig, raw.get("train"), prefix="train", source=source),
+        output=build_section(OutputConfig, raw.get("output"), prefix="output", source=source),
+        source=source,
+    )
+
+
+def parse_override(text: str, *, source: str = "<command line>") -> tuple[str, Any]:
+    """``train.lr=1e-3`` -> (``"train.lr"``, ``0.001``); values are parsed as YAML scalars."""
+    key, sep, value = text.partition("=")
+    key = key.strip()
+    if not sep or not key:
+        raise RecipeError(source, text, "an override must look like section.key=value")
+    try:
+        parsed = yaml.safe_load(value) if value.strip() else None
+    except yaml.YAMLError:
+        parsed = value
+    # YAML reads 1e-3 as a string (it wants 1.0e-3); accept the usual float spellings.
+    if isinstance(parsed, str):
+        try:
+            parsed = float(parsed) if any(c in parsed for c in ".eE") else parsed
+        except ValueError:
+            pass
+    return key, parsed
+
+
+def apply_overrides(raw: dict[str, Any], overrides: dict[str, Any], *, source: str) -> dict:
+    """Set dotted keys in a nested mapping (a copy); an override may only name known sections."""
+    out = {k: (dict(v) if isinstance(v, dict) else v) for k, v in raw.items()}
+    for dotted, value in overrides.items():
+        parts = dotted.split(".")
+        if parts[0] not in Recipe.SECTIONS:
+            raise RecipeError(source, dotted, f"unknown section {parts[0]!r}")
+        node = out
+        for part in parts[:-1]:
+            child = node.get(part)
+            if child is None:
+                child = node[part] = {}
+            elif not isinstance(child, dict):
+                raise RecipeError(source, dotted, f"{part!r} is not a section")
+            else:
+                child = node[part] = dict(child)
+            node = child
+        node[parts[-1]] = value
+    return out
+
+
+def load_recipe(
+    path: str | Path | dict, overrides: dict[str, Any] | list[str] | None = None
+) -> Recipe:
+    """Read a recipe from YAML (or a mapping), apply overrides, and validate it.
+
+    ``overrides`` is either a mapping of dotted keys (``{"train.lr": 1e-3}``) or a list of
+    ``key=value`` strings as given on the command line.
+    """
+    if isinstance(path, dict):
+        raw, source = path, "<python>"
+    else:
+        source = str(path)
+        p = Path(path)
+        if not p.is_file():
+            raise RecipeError(source, None, "recipe file not found")
+        try:
+            raw = yaml.safe_load(p.read_text(encoding="utf-8"))
+        except UnicodeDecodeError:
+            raise RecipeError(source, None, "recipe is not UTF-8 text") from None
+        except yaml.YAMLError as exc:
+            mark = getattr(exc, "problem_mark", None)
+            where = f"line {mark.line + 1}" if mark else None
+            problem = getattr(exc, "problem", None) or "invalid YAML"
+            raise RecipeError(source, where, f"invalid YAML: {problem}") from None
+        if raw is None:
+            raw = {}
+    if isinstance(overrides, list):
+        overrides = dict(parse_override(o) for o in overrides)
+    if overrides:
+        if not isinstance(raw, dict):
+            raise RecipeError(source, None, "a recipe must be a YAML mapping of sections")
+        raw = apply_overrides(raw, overrides, source=source)
+    return recipe_from_dict(raw, source=source)
+
+
+def _ensure_registries() -> None:
+    # Importing the packages registers every method and task config class.
+    from . import methods, tasks  # noqa: F401

@@ -1,0 +1,38 @@
+"""Layer freezing baseline: train only the top ``layers`` transformer blocks and the head."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..config import MethodConfig, _require
+from . import register
+from .base import Method, find_layers, load_trainable, save_trainable, set_trainable
+
+
+@dataclass(frozen=True)
+class FreezeConfig(MethodConfig):
+    name: str = "freeze"
+    layers: int = 2
+    """How many of the top transformer blocks train."""
+
+    def __post_init__(self) -> None:
+        _require(self.layers >= 0, "layers", "must be >= 0")
+
+
+@register
+class Freeze(Method):
+    name = "freeze"
+    config_cls = FreezeConfig
+
+    def apply(self, model, cfg, *, head, peft_task_type):
+        prefix, blocks = find_layers(model)
+        k = min(cfg.layers, len(blocks))
+        top = [f"{prefix}.{i}" for i in range(len(blocks) - k, len(blocks))]
+        set_trainable(model, top + head)
+        return model
+
+    def save(self, model, directory):
+        save_trainable(model, directory, meta={"method": self.name})
+
+    def load(self, base, directory, cfg):
+        return load_trainable(base, directory)

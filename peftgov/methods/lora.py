@@ -1,0 +1,54 @@
+"""LoRA (Hu et al., 2021) through peft, with the DoRA switch (Liu et al., 2024).
+
+QLoRA is LoRA on a k-bit base: set ``model.quantization: 4bit`` in the recipe.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..config import MethodConfig, _require
+from . import register
+from .base import PeftMethod
+
+
+@dataclass(frozen=True)
+class LoraOptions(MethodConfig):
+    name: str = "lora"
+    r: int = 8
+    alpha: float = 16.0
+    dropout: float = 0.1
+    target_modules: str | list[str] | None = None
+    """Module names to adapt; ``all-linear`` for every linear layer; ``None`` = peft's default
+    for the architecture (query and value projections for BERT)."""
+    use_dora: bool = False
+    """Weight-decomposed LoRA (DoRA): magnitude and direction trained separately."""
+    bias: str = "none"
+
+    def __post_init__(self) -> None:
+        _require(self.r > 0, "r", "must be positive")
+        _require(self.alpha > 0, "alpha", "must be positive")
+        _require(0 <= self.dropout < 1, "dropout", "must be in [0, 1)")
+        _require(self.bias in ("none", "all", "lora_only"), "bias", "must be none|all|lora_only")
+
+
+@register
+class Lora(PeftMethod):
+    name = "lora"
+    config_cls = LoraOptions
+
+    def peft_config(self, cfg, *, head, peft_task_type):
+        from peft import LoraConfig
+
+        return LoraConfig(
+            task_type=peft_task_type,
+            r=cfg.r,
+            lora_alpha=cfg.alpha,
+            lora_dropout=cfg.dropout,
+            target_modules=cfg.target_modules,
+            use_dora=cfg.use_dora,
+            bias=cfg.bias,
+        )
+
+    def merge_for_inference(self, model):
+        return model.merge_and_unload() if hasattr(model, "merge_and_unload") else model
