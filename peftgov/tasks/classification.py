@@ -1,0 +1,197 @@
+"""Sequence classification: intents, document topics, complaint routing.
+
+Data: a text column and a label column (csv / tsv / jsonl). The label set is taken from train
+(sorted, saved in ``task_state.json``); a validation or test row with a label never seen in
+train is an error naming file and line, or is skipped and counted when ``data.on_bad_row`` is
+``skip``. Metrics: accuracy and macro-F1.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+from datasets import Dataset
+
+from ..config import Recipe, TaskConfig, _require
+from ..data import Row, carve_validation, read_rows, require_columns, subsample
+from ..errors import DataError
+from ..metrics import classification_metrics
+from . import register
+from .base import Prepared, Task
+
+
+@dataclass(frozen=True)
+class ClassificationOptions(TaskConfig):
+    name: str = "classification"
+    text_column: str = "text"
+    label_column: str = "label"
+    text_pair_column: str | None = None
+    """Optional second text (sentence-pair tasks such as NLI)."""
+    max_length: int = 128
+
+    def __post_init__(self) -> None:
+        _require(self.max_length > 0, "max_length", "must be positive")
+        _require(bool(self.text_column), "text_column", "must not be empty")
+        _require(bool(self.label_column), "label_column", "must not be empty")
+
+
+@register
+class Classification(Task):
+    name = "classification"
+    config_cls = ClassificationOptions
+    peft_task_type = "SEQ_CLS"
+    default_metric = "accuracy"
+
+    # ------------------------------------------------------------------ data
+    def _clean(self, rows: list[Row], spec: str, cfg, skip: bool, counts: dict) -> list[Row]:
+        cols = [cfg.text_column, cfg.label_column] + (
+            [cfg.text_pair_column] if cfg.text_pair_column else []
+        )
+        require_columns(rows, spec, cols)
+        out = []
+        for row in rows:
+            text = row.values.get(cfg.text_column)
+            label = row.values.get(cfg.label_column)
+            problem = None
+            if not isinstance(text, str) or not text.strip():
+                problem = f"missing or empty text in column {cfg.text_column!r}"
+            elif label is None or (isinstance(label, str) and not label.strip()):
+                problem = f"missing label in column {cfg.label_column!r}"
+            if problem:
+                if skip:
+                    counts["skipped_bad_rows"] = counts.get("skipped_bad_rows", 0) + 1
+                    continue
+                raise DataError(spec, problem, line=row.line)
+            out.append(row)
+        return out
+
+    def _read_splits(self, recipe: Recipe) -> tuple[dict[str, list[Row]], dict[str, str], dict]:
+        d, cfg, seed = recipe.data, recipe.task, recipe.train.seed
+        skip = d.on_bad_row == "skip"
+        counts: dict[str, int] = {}
+        specs = {"train": d.train, "validation": d.validation, "test": d.test}
+        splits: dict[str, list[Row]] = {}
+        for split, spec in specs.items():
+            if spec:
+                splits[split] = self._clean(read_rows(spec, d.format), spec, cfg, skip, counts)
+        if "validation" not in splits:
+            splits["train"], splits["validation"] = carve_validation(
+                splits["train"], d.validation_fraction, seed
+            )
+            specs["validation"] = f"{d.train} (validation carve-out)"
+        splits["train"] = subsample(splits["train"], d.max_train_samples, seed)
+        for split in ("validation", "test"):
+            if split in splits:
+                splits[split] = subsample(splits[split], d.max_eval_samples, seed)
+        return splits, specs, counts
+
+    @staticmethod
+    def _label(row: Row, col: str) -> str:
+        value = row.values[col]
+        return str(int(value)) if isinstance(value, float) and value.is_integer() else str(value)
+
+    def prepare(self, recipe: Recipe, tokenizer: Any) -> Prepared:
+        cfg = recipe.task
+        splits, specs, counts = self._read_splits(recipe)
+        labels = sorted({self._label(r, cfg.label_column) for r in splits["train"]})
+        if len(labels) < 2:
+            raise DataError(specs["train"], f"need at least 2 labels in train, found {labels}")
+        index = {lab: i for i, lab in enumerate(labels)}
+        notes: list[str] = []
+        datasets: dict[str, Dataset] = {}
+        truncated = 0
+        for split, rows in splits.items():
+            kept, ids = [], []
+            for row in rows:
+                lab = self._label(row, cfg.label_column)
+                if lab not in index:
+                    if recipe.data.on_bad_row == "skip":
+                        counts["skipped_unknown_label"] = counts.get("skipped_unknown_label", 0) + 1
+                        continue
+                    raise DataError(
+                        specs[split],
+                        f"label {lab!r} never appears in train (train has {len(labels)} labels); "
+                        "fix the row or set data.on_bad_row=skip",
+                        line=row.line,
+                    )
+                kept.append(row)
+                ids.append(index[lab])
+            if not kept:
+                raise DataError(specs[split], "no usable rows left")
+            texts = [r.values[cfg.text_column] for r in kept]
+            pairs = [r.values[cfg.text_pair_column] for r in kept] if cfg.text_pair_column else None
+            enc = tokenizer(texts, pairs, truncation=True, max_length=cfg.max_length)
+            full = tokenizer(texts, pairs, truncation=False)["input_ids"]
+            truncated += sum(len(x) > cfg.max_length for x in full)
+            enc = {k: v for k, v in enc.items() if k in ("input_ids", "attention_mask", "token_type_ids")}
+            datasets[split] = Dataset.from_dict({**enc, "labels": ids})
+        if truncated:
+            counts["truncated_sequences"] = truncated
+            notes.append(f"{truncated} sequences longer than task.max_length={cfg.max_length} were truncated")
+        for key in ("skipped_bad_rows", "skipped_unknown_label"):
+            if counts.get(key):
+                notes.append(f"{counts[key]} rows skipped ({key.replace('skipped_', '').replace('_', ' ')})")
+        state = {
+            "labels": labels,
+            "counts": {**counts, **{f"{k}_rows": len(v) for k, v in datasets.items()}},
+        }
+        return Prepared(
+            train=datasets["train"],
+            validation=datasets["validation"],
+            test=datasets.get("test"),
+            state=state,
+            notes=notes,
+        )
+
+    # ------------------------------------------------------------------ model
+    def build_model(self, path, recipe, state):
+        from transformers import AutoModelForSequenceClassification
+
+        from ..backbones import load_model
+
+        labels = state["labels"]
+        model = load_model(
+            AutoModelForSequenceClassification,
+            path,
+            recipe.model,
+            num_labels=len(labels),
+            id2label=dict(enumerate(labels)),
+            label2id={lab: i for i, lab in enumerate(labels)},
+        )
+        if model.config.pad_token_id is None:
+            # Decoder backbones pool the last non-pad token: they need to know the pad id.
+            model.config.pad_token_id = model.config.eos_token_id
+        return model
+
+    def collator(self, tokenizer):
+        from transformers import DataCollatorWithPadding
+
+        return DataCollatorWithPadding(tokenizer)
+
+    # ------------------------------------------------------------------ eval
+    def eval_step(self, model, batch):
+        out = model(**batch)
+        return {"loss": out.loss, "preds": out.logits.argmax(-1), "refs": batch["labels"]}
+
+    def compute_metrics(self, preds, refs, state):
+        return classification_metrics(preds, refs, labels=state["labels"])
+
+    def predict(self, model, tokenizer, texts, recipe, state):
+        labels = state["labels"]
+        device = next(model.parameters()).device
+        out: list[dict[str, Any]] = []
+        for start in range(0, len(texts), 64):
+            chunk = texts[start : start + 64]
+            enc = tokenizer(
+                chunk, truncation=True, max_length=recipe.task.max_length, padding=True,
+                return_tensors="pt",
+            ).to(device)
+            enc = {k: v for k, v in enc.items() if k in ("input_ids", "attention_mask", "token_type_ids")}
+            with torch.no_grad():
+                probs = model(**enc).logits.float().softmax(-1)
+            score, idx = probs.max(-1)
+            for text, s, i in zip(chunk, score.tolist(), idx.tolist()):
+                out.append({"text": text, "label": labels[i], "score": round(s, 6)})
+        return out
