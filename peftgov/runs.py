@@ -11,7 +11,7 @@ from torch import nn
 from . import artifacts
 from .backbones import load_tokenizer, resolve
 from .config import Recipe, load_recipe
-from .errors import ArtifactError, DataError
+from .errors import ArtifactError
 from .methods import get_method
 from .tasks import Task, get_task
 
@@ -54,16 +54,10 @@ def evaluate_run(run_dir: str | Path, split: str = "test", data: str | None = No
         data = {"train": d.train, "validation": d.validation, "test": d.test}.get(split)
         if data is None:
             raise ArtifactError(f"{run_dir}: the recipe has no {split!r} file; pass --data FILE")
-    # Re-read that one file with the run's labels through the task's own preparation.
-    raw = run.recipe.to_dict()
-    raw["data"].update(train=d.train, validation=data, test=None, max_eval_samples=None)
-    probe = load_recipe(raw)
-    prepared = run.task.prepare(probe, run.tokenizer)
-    if prepared.state.get("labels") not in (None, run.state.get("labels")):
-        raise DataError(d.train, "training labels changed since the run was trained")
+    dataset = run.task.prepare_file(data, run.recipe, run.tokenizer, run.state)
     accelerator = Accelerator()
     loader = accelerator.prepare(
-        make_loader(prepared.validation, run.task, run.tokenizer, batch_size=run.recipe.train.eval_batch_size)
+        make_loader(dataset, run.task, run.tokenizer, batch_size=run.recipe.train.eval_batch_size)
     )
     model = accelerator.prepare(run.model)
     metrics = evaluate(model, loader, run.task, run.state, accelerator)

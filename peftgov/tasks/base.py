@@ -40,6 +40,10 @@ class Task:
     def prepare(self, recipe: Recipe, tokenizer: Any) -> Prepared:
         raise NotImplementedError
 
+    def prepare_file(self, spec: str, recipe: Recipe, tokenizer: Any, state: dict) -> Dataset:
+        """Tokenise one more file (for ``peftgov eval --data``) with a trained run's state."""
+        raise NotImplementedError
+
     def build_model(self, path: str, recipe: Recipe, state: dict[str, Any]) -> nn.Module:
         """The backbone with this task's head, every weight frozen."""
         raise NotImplementedError
@@ -67,3 +71,17 @@ class Task:
     def tokens_in(self, batch: dict[str, torch.Tensor]) -> int:
         """Real (non-padding) tokens in a batch, for throughput."""
         return int(batch["attention_mask"].sum()) if "attention_mask" in batch else 0
+
+
+def describe_counts(counts: dict[str, int], max_length: int) -> list[str]:
+    """Human-readable notes for what data preparation dropped or cut."""
+    notes = []
+    if counts.get("truncated_sequences"):
+        notes.append(
+            f"{counts['truncated_sequences']} sequences longer than task.max_length={max_length} "
+            "were truncated"
+        )
+    for key, what in (("skipped_bad_rows", "bad rows"), ("skipped_unknown_label", "unknown label")):
+        if counts.get(key):
+            notes.append(f"{counts[key]} rows skipped ({what})")
+    return notes

@@ -19,7 +19,7 @@ from ..data import Row, carve_validation, read_rows, require_columns, subsample
 from ..errors import DataError
 from ..metrics import classification_metrics
 from . import register
-from .base import Prepared, Task
+from .base import Prepared, Task, describe_counts
 
 
 @dataclass(frozen=True)
@@ -92,47 +92,46 @@ class Classification(Task):
         value = row.values[col]
         return str(int(value)) if isinstance(value, float) and value.is_integer() else str(value)
 
-    def prepare(self, recipe: Recipe, tokenizer: Any) -> Prepared:
+    def _encode(self, rows, spec, recipe, tokenizer, labels, counts) -> Dataset:
+        """Tokenise rows whose labels must all be in ``labels`` (else error or skip)."""
         cfg = recipe.task
+        index = {lab: i for i, lab in enumerate(labels)}
+        kept, ids = [], []
+        for row in rows:
+            lab = self._label(row, cfg.label_column)
+            if lab not in index:
+                if recipe.data.on_bad_row == "skip":
+                    counts["skipped_unknown_label"] = counts.get("skipped_unknown_label", 0) + 1
+                    continue
+                raise DataError(
+                    spec,
+                    f"label {lab!r} never appears in train (train has {len(labels)} labels); "
+                    "fix the row or set data.on_bad_row=skip",
+                    line=row.line,
+                )
+            kept.append(row)
+            ids.append(index[lab])
+        if not kept:
+            raise DataError(spec, "no usable rows left")
+        texts = [r.values[cfg.text_column] for r in kept]
+        pairs = [r.values[cfg.text_pair_column] for r in kept] if cfg.text_pair_column else None
+        enc = tokenizer(texts, pairs, truncation=True, max_length=cfg.max_length)
+        full = tokenizer(texts, pairs, truncation=False)["input_ids"]
+        counts["truncated_sequences"] = counts.get("truncated_sequences", 0) + sum(
+            len(x) > cfg.max_length for x in full
+        )
+        keep = ("input_ids", "attention_mask", "token_type_ids")
+        return Dataset.from_dict({**{k: v for k, v in enc.items() if k in keep}, "labels": ids})
+
+    def prepare(self, recipe: Recipe, tokenizer: Any) -> Prepared:
         splits, specs, counts = self._read_splits(recipe)
-        labels = sorted({self._label(r, cfg.label_column) for r in splits["train"]})
+        labels = sorted({self._label(r, recipe.task.label_column) for r in splits["train"]})
         if len(labels) < 2:
             raise DataError(specs["train"], f"need at least 2 labels in train, found {labels}")
-        index = {lab: i for i, lab in enumerate(labels)}
-        notes: list[str] = []
-        datasets: dict[str, Dataset] = {}
-        truncated = 0
-        for split, rows in splits.items():
-            kept, ids = [], []
-            for row in rows:
-                lab = self._label(row, cfg.label_column)
-                if lab not in index:
-                    if recipe.data.on_bad_row == "skip":
-                        counts["skipped_unknown_label"] = counts.get("skipped_unknown_label", 0) + 1
-                        continue
-                    raise DataError(
-                        specs[split],
-                        f"label {lab!r} never appears in train (train has {len(labels)} labels); "
-                        "fix the row or set data.on_bad_row=skip",
-                        line=row.line,
-                    )
-                kept.append(row)
-                ids.append(index[lab])
-            if not kept:
-                raise DataError(specs[split], "no usable rows left")
-            texts = [r.values[cfg.text_column] for r in kept]
-            pairs = [r.values[cfg.text_pair_column] for r in kept] if cfg.text_pair_column else None
-            enc = tokenizer(texts, pairs, truncation=True, max_length=cfg.max_length)
-            full = tokenizer(texts, pairs, truncation=False)["input_ids"]
-            truncated += sum(len(x) > cfg.max_length for x in full)
-            enc = {k: v for k, v in enc.items() if k in ("input_ids", "attention_mask", "token_type_ids")}
-            datasets[split] = Dataset.from_dict({**enc, "labels": ids})
-        if truncated:
-            counts["truncated_sequences"] = truncated
-            notes.append(f"{truncated} sequences longer than task.max_length={cfg.max_length} were truncated")
-        for key in ("skipped_bad_rows", "skipped_unknown_label"):
-            if counts.get(key):
-                notes.append(f"{counts[key]} rows skipped ({key.replace('skipped_', '').replace('_', ' ')})")
+        datasets = {
+            split: self._encode(rows, specs[split], recipe, tokenizer, labels, counts)
+            for split, rows in splits.items()
+        }
         state = {
             "labels": labels,
             "counts": {**counts, **{f"{k}_rows": len(v) for k, v in datasets.items()}},
@@ -142,8 +141,14 @@ class Classification(Task):
             validation=datasets["validation"],
             test=datasets.get("test"),
             state=state,
-            notes=notes,
+            notes=describe_counts(counts, recipe.task.max_length),
         )
+
+    def prepare_file(self, spec, recipe, tokenizer, state) -> Dataset:
+        counts: dict[str, int] = {}
+        skip = recipe.data.on_bad_row == "skip"
+        rows = self._clean(read_rows(spec, recipe.data.format), spec, recipe.task, skip, counts)
+        return self._encode(rows, spec, recipe, tokenizer, state["labels"], counts)
 
     # ------------------------------------------------------------------ model
     def build_model(self, path, recipe, state):
