@@ -104,8 +104,16 @@ class TrainConfig:
     group_by_length: bool = True
     """Batch examples of similar length together (less padding), shuffled between batches."""
     gradient_checkpointing: bool = False
+    checkpoint_every: int | None = None
+    """Also checkpoint every N optimizer steps (a checkpoint is always written at each
+    evaluation); re-running the same command resumes from the last one."""
 
     def __post_init__(self) -> None:
+        _require(
+            self.checkpoint_every is None or self.checkpoint_every > 0,
+            "checkpoint_every",
+            "must be positive",
+        )
         _require(self.epochs > 0, "epochs", "must be positive")
         _require(self.max_steps is None or self.max_steps > 0, "max_steps", "must be positive")
         _require(self.batch_size > 0, "batch_size", "must be positive")
@@ -131,7 +139,9 @@ class OutputConfig:
     dir: str | None = None
     """Run directory; defaults to ``runs/<dataset>-<method>-seed<seed>``."""
     overwrite: bool = False
-    """Train into a run directory that already holds a finished run."""
+    """Train into a run directory that already holds a finished run (it is cleared)."""
+    resume: bool = True
+    """Continue an interrupted run of the same recipe from its last checkpoint."""
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,7 @@ from torch import nn
 from torch.utils.data import DataLoader
 from tqdm.auto import tqdm
 
-from . import artifacts
+from . import artifacts, checkpoint
 from .backbones import load_tokenizer, resolve
 from .config import Recipe
 from .errors import PeftgovError, RecipeError
@@ -153,9 +153,19 @@ def evaluate(
     return metrics
 
 
+def private_generator(seed: int = 0) -> torch.Generator:
+    """Creating a DataLoader iterator draws a seed from its generator; with the global one
+    that would shift the dropout stream (and break exact resume), so each loader has its own."""
+    return torch.Generator().manual_seed(seed)
+
+
 def make_loader(dataset, task: Task, tokenizer, *, batch_size: int) -> DataLoader:
     return DataLoader(
-        dataset, batch_size=batch_size, shuffle=False, collate_fn=task.collator(tokenizer)
+        dataset,
+        batch_size=batch_size,
+        shuffle=False,
+        collate_fn=task.collator(tokenizer),
+        generator=private_generator(),
     )
 
 
@@ -190,6 +200,15 @@ class _BestTracker:
     def should_stop(self) -> bool:
         return bool(self.patience) and self.bad >= self.patience
 
+    def dump(self) -> dict[str, Any]:
+        keys = ("best_value", "best_step", "best_metrics", "history", "bad")
+        return {k: getattr(self, k) for k in keys}
+
+    def load(self, dumped: dict[str, Any], best_state: dict[str, torch.Tensor]) -> None:
+        for key, value in dumped.items():
+            setattr(self, key, value)
+        self.best_state = best_state
+
     def update(self, m: dict[str, Any], snapshot) -> bool:
         if self.metric not in m:
             raise RecipeError(self.source, "train.metric", f"{self.metric!r} is not among {sorted(m)}")
@@ -201,6 +220,30 @@ class _BestTracker:
             return True
         self.bad += 1
         return False
+
+
+def _can_resume(recipe: Recipe, run_dir: Path) -> bool:
+    """An interrupted run of this same recipe with a checkpoint: resume it (and say so)."""
+    if not recipe.output.resume or (run_dir / artifacts.METRICS).is_file():
+        return False
+    if not checkpoint.exists(run_dir):
+        return False
+    saved_file = run_dir / artifacts.RECIPE
+    try:
+        import yaml
+
+        saved = yaml.safe_load(saved_file.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    current = recipe.to_dict()
+    saved.pop("output", None)
+    current.pop("output", None)
+    if saved != current:
+        raise PeftgovError(
+            f"{run_dir}: holds an interrupted run of a different recipe ({saved_file}); "
+            "use another output.dir, or output.resume=false to start this one afresh there"
+        )
+    return True
 
 
 # --------------------------------------------------------------------------- the loop
@@ -218,6 +261,7 @@ def run(recipe: Recipe, *, progress: bool = True) -> TrainResult:
     run_dir = recipe.run_dir()
     if (run_dir / artifacts.METRICS).is_file() and not recipe.output.overwrite:
         artifacts.start_run(run_dir, overwrite=False)  # raises with the message
+    resuming = _can_resume(recipe, run_dir)
 
     # ---- build: backbone -> data -> head -> method (everything else frozen)
     set_seed(tc.seed)
@@ -242,7 +286,12 @@ def run(recipe: Recipe, *, progress: bool = True) -> TrainResult:
         seed=tc.seed,
         group_by_length=tc.group_by_length,
     )
-    train_dl = DataLoader(prepared.train, batch_sampler=sampler, collate_fn=task.collator(tokenizer))
+    train_dl = DataLoader(
+        prepared.train,
+        batch_sampler=sampler,
+        collate_fn=task.collator(tokenizer),
+        generator=private_generator(tc.seed),
+    )
     val_dl = make_loader(prepared.validation, task, tokenizer, batch_size=tc.eval_batch_size)
     test_dl = (
         make_loader(prepared.test, task, tokenizer, batch_size=tc.eval_batch_size)
@@ -264,8 +313,8 @@ def run(recipe: Recipe, *, progress: bool = True) -> TrainResult:
         artifacts.start_run(run_dir, overwrite=recipe.output.overwrite)
         artifacts.write_atomic(run_dir / artifacts.RECIPE, recipe.to_yaml())
         artifacts.write_json(run_dir / artifacts.TASK_STATE, prepared.state)
-        log_file = open(run_dir / artifacts.LOG, "a", encoding="utf-8")
-    say = tqdm.write if progress and main else (lambda *_: None)
+        log_file = open(run_dir / artifacts.LOG, "a" if resuming else "w", encoding="utf-8")
+    say = tqdm.write if main else (lambda *_: None)
     if accelerator.mixed_precision == "bf16" and accelerator.device.type == "cpu":
         if not cpu_has_native_bf16():
             say(
@@ -286,12 +335,53 @@ def run(recipe: Recipe, *, progress: bool = True) -> TrainResult:
             log_file.write(json.dumps(record) + "\n")
             log_file.flush()
 
-    test_before = evaluate(model, test_dl, task, prepared.state, accelerator) if test_dl else None
-
-    # ---- train
+    # ---- train (or resume)
     tracker = _BestTracker(tc.metric or task.default_metric, tc.patience, recipe.source)
-    tracker.best_state = trainable_snapshot(accelerator.unwrap_model(model))
+    step = epoch = position = 0  # optimizer steps; epochs; micro-batches into this epoch
+    samples = torch.zeros((), dtype=torch.long, device=accelerator.device)
+    tokens = torch.zeros((), dtype=torch.long, device=accelerator.device)
+    elapsed_before = 0.0  # training seconds spent before a resume
+    if resuming:
+        ck = checkpoint.load(run_dir, optimizer=optimizer, accelerator=accelerator)
+        restore_snapshot(accelerator.unwrap_model(model), ck["trainable"])
+        scheduler.load_state_dict(ck["scheduler"])
+        tracker.load(ck["tracker"], ck["best"])
+        step, epoch, position = ck["step"], ck["epoch"], ck["position"]
+        if position >= len(train_dl):
+            epoch, position = epoch + 1, 0
+        samples += ck["samples"]
+        tokens += ck["tokens"]
+        elapsed_before = ck["train_time_s"]
+        test_before = ck["test_before"]
+        say(f"peftgov: resuming {run_dir} from its checkpoint at step {step} (epoch {epoch})")
+    else:
+        test_before = evaluate(model, test_dl, task, prepared.state, accelerator) if test_dl else None
+        tracker.best_state = trainable_snapshot(accelerator.unwrap_model(model))
     eval_time = 0.0
+    start = time.perf_counter()
+
+    def save_checkpoint() -> None:
+        nonlocal eval_time
+        tick = time.perf_counter()
+        checkpoint.save(
+            run_dir,
+            trainable=trainable_snapshot(accelerator.unwrap_model(model)),
+            best=tracker.best_state,
+            optimizer=optimizer,
+            state={
+                "step": step,
+                "epoch": epoch,
+                "position": position,
+                "scheduler": scheduler.state_dict(),
+                "tracker": tracker.dump(),
+                "samples": int(samples),
+                "tokens": int(tokens),
+                "train_time_s": elapsed_before + time.perf_counter() - start - eval_time,
+                "test_before": test_before,
+            },
+            accelerator=accelerator,
+        )
+        eval_time += time.perf_counter() - tick  # checkpoint I/O is not training time
 
     def validate() -> None:
         nonlocal eval_time
@@ -307,22 +397,28 @@ def run(recipe: Recipe, *, progress: bool = True) -> TrainResult:
         if tracker.should_stop:
             say(f"peftgov: early stop at step {step}: no improvement in {tc.patience} evaluations")
         eval_time += time.perf_counter() - tick
+        save_checkpoint()
 
-    step = epoch = 0
-    samples = torch.zeros((), dtype=torch.long, device=accelerator.device)
-    tokens = torch.zeros((), dtype=torch.long, device=accelerator.device)
     trainable_params = [p for p in model.parameters() if p.requires_grad]
-    bar = tqdm(total=total_steps, disable=not (progress and main), desc="train", dynamic_ncols=True)
-    start = time.perf_counter()
+    bar = tqdm(
+        total=total_steps, initial=step, disable=not (progress and main), desc="train", dynamic_ncols=True
+    )
     model.train()
     while step < total_steps and not tracker.should_stop:
-        for batch in train_dl:
+        # The order of an epoch depends on (seed, epoch) only, so a resumed run sees the same
+        # batches. Accelerate's loader re-sets the epoch from its own counter: set both.
+        train_dl.set_epoch(epoch)
+        sampler.set_epoch(epoch)
+        loader = accelerator.skip_first_batches(train_dl, position) if position else train_dl
+        accelerator.step = position
+        for batch in loader:
+            position += 1
             with accelerator.accumulate(model):
                 loss = model(**batch).loss
                 if not torch.isfinite(loss.detach()):
                     raise NonFiniteLoss(
                         f"{recipe.source}: loss became {loss.item()} at step {step + 1} "
-                        "(lower train.lr, or check the data); nothing was overwritten"
+                        "(lower train.lr, or check the data); the last checkpoint is kept"
                     )
                 accelerator.backward(loss)
                 if accelerator.sync_gradients and tc.max_grad_norm:
@@ -342,18 +438,27 @@ def run(recipe: Recipe, *, progress: bool = True) -> TrainResult:
                 log({"step": step, "epoch": epoch, "loss": loss.item(), "lr": lr})
             if tc.eval_every and step % tc.eval_every == 0:
                 validate()
+            elif tc.checkpoint_every and step % tc.checkpoint_every == 0:
+                save_checkpoint()
             if step >= total_steps or tracker.should_stop:
                 break
         if tc.eval_every is None or (step >= total_steps and step % tc.eval_every):
             validate()  # end of each epoch, or the final partial interval
-        epoch += 1
+        epoch, position = epoch + 1, 0
     bar.close()
-    train_time = time.perf_counter() - start - eval_time
+    train_time = elapsed_before + time.perf_counter() - start - eval_time
 
     # ---- best state, test, artifacts
     unwrapped = accelerator.unwrap_model(model)
     restore_snapshot(unwrapped, tracker.best_state)
     test_after = evaluate(model, test_dl, task, prepared.state, accelerator) if test_dl else None
+    final = (  # a task's optional extras (e.g. generation quality), on the main process
+        task.final_metrics(
+            unwrapped, tokenizer, recipe, prepared.state, recipe.data.test or recipe.data.validation
+        )
+        if main
+        else {}
+    )
     samples_all = int(accelerator.reduce(samples, reduction="sum"))
     tokens_all = int(accelerator.reduce(tokens, reduction="sum"))
     metrics: dict[str, Any] = {
@@ -383,6 +488,7 @@ def run(recipe: Recipe, *, progress: bool = True) -> TrainResult:
         "notes": prepared.notes,
         "versions": artifacts.versions(),
     }
+    metrics.update(final)
     accelerator.wait_for_everyone()
     if main:
         method.save(unwrapped, run_dir)
@@ -394,10 +500,15 @@ def run(recipe: Recipe, *, progress: bool = True) -> TrainResult:
         )
         log_file.close()
         artifacts.finish_run(run_dir, metrics)
+        checkpoint.remove(run_dir)
         if test_after:
             say(
                 f"peftgov: test {tracker.metric}={test_after.get(tracker.metric, float('nan')):.4f}"
                 f" (before training {test_before.get(tracker.metric, float('nan')):.4f})"
             )
+        for key, value in final.items():  # one line per extra section: its float figures
+            figures = value.items() if isinstance(value, dict) else [(key, value)]
+            shown = " ".join(f"{k}={v:.4f}" for k, v in figures if isinstance(v, float))
+            say(f"peftgov: {key} {shown}")
     accelerator.wait_for_everyone()
     return TrainResult(run_dir=run_dir, metrics=metrics, model=unwrapped)
