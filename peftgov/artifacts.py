@@ -4,6 +4,7 @@ Layout of ``runs/<name>/``::
 
     recipe.yaml        the resolved recipe (every default filled in)
     task_state.json    labels and counts the task needs to rebuild itself
+    backbone.json      the backbone's name and config / weight hashes (checked on reload)
     adapter/ | model/ | trainable.safetensors   what the method trained (see the method)
     tokenizer/         the tokenizer used, for self-contained inference
     log.jsonl          one line per logged step and per evaluation
@@ -29,6 +30,7 @@ RECIPE = "recipe.yaml"
 TASK_STATE = "task_state.json"
 MARKER = "RUNNING"
 LOG = "log.jsonl"
+BACKBONE = "backbone.json"
 
 
 def write_atomic(path: Path, text: str) -> None:

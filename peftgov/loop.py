@@ -23,7 +23,7 @@ from torch.utils.data import DataLoader
 from tqdm.auto import tqdm
 
 from . import artifacts, checkpoint
-from .backbones import load_tokenizer, resolve
+from .backbones import fingerprint, load_tokenizer, resolve
 from .config import Recipe
 from .errors import PeftgovError, RecipeError
 from .methods import get_method
@@ -313,6 +313,7 @@ def run(recipe: Recipe, *, progress: bool = True) -> TrainResult:
         artifacts.start_run(run_dir, overwrite=recipe.output.overwrite)
         artifacts.write_atomic(run_dir / artifacts.RECIPE, recipe.to_yaml())
         artifacts.write_json(run_dir / artifacts.TASK_STATE, prepared.state)
+        artifacts.write_json(run_dir / artifacts.BACKBONE, fingerprint(path, recipe.model))
         log_file = open(run_dir / artifacts.LOG, "a" if resuming else "w", encoding="utf-8")
     say = tqdm.write if main else (lambda *_: None)
     if accelerator.mixed_precision == "bf16" and accelerator.device.type == "cpu":
@@ -496,7 +497,9 @@ def run(recipe: Recipe, *, progress: bool = True) -> TrainResult:
         metrics["artifact_bytes"] = sum(
             artifacts.dir_bytes(p)
             for p in run_dir.iterdir()
-            if p.name not in {"tokenizer", artifacts.LOG, artifacts.RECIPE, artifacts.TASK_STATE, artifacts.MARKER}
+            if p.name
+            not in {"tokenizer", artifacts.LOG, artifacts.RECIPE, artifacts.TASK_STATE,
+                    artifacts.MARKER, artifacts.BACKBONE}
         )
         log_file.close()
         artifacts.finish_run(run_dir, metrics)

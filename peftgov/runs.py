@@ -9,7 +9,7 @@ from typing import Any
 from torch import nn
 
 from . import artifacts
-from .backbones import load_tokenizer, resolve
+from .backbones import check_fingerprint, fingerprint, load_tokenizer, resolve
 from .config import Recipe, load_recipe
 from .errors import ArtifactError
 from .methods import get_method
@@ -34,6 +34,11 @@ def load_run(run_dir: str | Path) -> LoadedRun:
     state = artifacts.read_json(run_dir / artifacts.TASK_STATE)
     task, method = get_task(recipe.task.name), get_method(recipe.method.name)
     path = resolve(recipe.model, source=str(run_dir / artifacts.RECIPE))
+    saved = run_dir / artifacts.BACKBONE
+    if saved.is_file():
+        check_fingerprint(
+            artifacts.read_json(saved), fingerprint(path, recipe.model), where=str(run_dir)
+        )
     tok_dir = run_dir / "tokenizer"
     tokenizer = load_tokenizer(str(tok_dir) if tok_dir.is_dir() else path, recipe.model)
     base = task.build_model(path, recipe, state)
