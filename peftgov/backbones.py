@@ -174,43 +174,83 @@ def file_sha256(path: Path, chunk: int = 1 << 20) -> str:
     return h.hexdigest()
 
 
+GGUF_MAGIC = b"GGUF"
+
+
 def gguf_to_hf(gguf_path: Path) -> Path:
     """Dequantize a GGUF file once into a float32 HF folder in the cache; reuse it after.
 
     The cache folder is keyed by the GGUF file's SHA-256 and holds a ``peftgov_gguf.json``
     stamp with that hash; a folder without a valid stamp (an interrupted conversion) is redone.
     The conversion is written to a temporary folder and renamed into place, so readers never
-    see half a model.
+    see half a model; a lock file serialises processes converting the same file at once
+    (``accelerate launch`` starts every process on the same recipe).
     """
     gguf_path = Path(gguf_path)
+    try:
+        with open(gguf_path, "rb") as f:
+            magic = f.read(4)
+    except OSError as exc:
+        raise PeftgovError(f"{gguf_path}: cannot read GGUF ({exc.strerror or exc})") from None
+    if magic != GGUF_MAGIC:
+        raise PeftgovError(f"{gguf_path}: not a GGUF file (it does not start with b'GGUF')")
     digest = file_sha256(gguf_path)
     target = cache_dir() / "gguf" / f"{gguf_path.stem}-{digest[:16]}"
-    stamp = target / "peftgov_gguf.json"
-    if stamp.is_file():
-        try:
-            if json.loads(stamp.read_text()).get("sha256") == digest:
-                return target
-        except (OSError, ValueError):
-            pass
+    if _stamp_ok(target, digest):
+        return target
     target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=".tmp-", dir=target.parent))
-    try:
-        _dequantize(gguf_path, tmp)
-        (tmp / "peftgov_gguf.json").write_text(
-            json.dumps({"source": str(gguf_path), "sha256": digest}, indent=2) + "\n"
-        )
-        if target.exists():
-            shutil.rmtree(target)
-        os.replace(tmp, target)
-    finally:
-        if tmp.exists():
-            shutil.rmtree(tmp, ignore_errors=True)
+    with _file_lock(target.parent / f"{target.name}.lock"):
+        if _stamp_ok(target, digest):  # another process converted it while we waited
+            return target
+        tmp = Path(tempfile.mkdtemp(prefix=".tmp-", dir=target.parent))
+        try:
+            _dequantize(gguf_path, tmp)
+            (tmp / "peftgov_gguf.json").write_text(
+                json.dumps({"source": str(gguf_path), "sha256": digest}, indent=2) + "\n"
+            )
+            if target.exists():
+                shutil.rmtree(target)
+            os.replace(tmp, target)
+        finally:
+            if tmp.exists():
+                shutil.rmtree(tmp, ignore_errors=True)
     return target
+
+
+def _stamp_ok(target: Path, digest: str) -> bool:
+    try:
+        stamp = json.loads((target / "peftgov_gguf.json").read_text())
+    except (OSError, ValueError):
+        return False
+    return isinstance(stamp, dict) and stamp.get("sha256") == digest
+
+
+class _file_lock:
+    """An exclusive ``flock`` on ``path`` (no-op where fcntl is missing, e.g. Windows)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path, self.fd = path, None
+
+    def __enter__(self) -> "_file_lock":
+        try:
+            import fcntl
+        except ImportError:
+            return self
+        self.fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        fcntl.flock(self.fd, fcntl.LOCK_EX)
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        if self.fd is not None:
+            import fcntl
+
+            fcntl.flock(self.fd, fcntl.LOCK_UN)
+            os.close(self.fd)
 
 
 def _dequantize(gguf_path: Path, out: Path) -> None:
     import torch
-    from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer
+    from transformers import AutoModelForCausalLM, AutoTokenizer
 
     folder, name = str(gguf_path.parent), gguf_path.name
     try:
@@ -218,8 +258,11 @@ def _dequantize(gguf_path: Path, out: Path) -> None:
         quantized = AutoModelForCausalLM.from_pretrained(
             folder, gguf_file=name, local_files_only=True, dtype=torch.float32
         )
-    except (OSError, ValueError, KeyError) as exc:
-        raise PeftgovError(f"{gguf_path}: cannot read GGUF ({str(exc).splitlines()[0]})") from None
+    except ImportError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - any parser failure means an unusable file
+        first = (str(exc).splitlines() or [type(exc).__name__])[0][:300]
+        raise PeftgovError(f"{gguf_path}: cannot read GGUF ({first})") from None
     config = quantized.config
     # transformers flags GGUF-loaded models as quantized although the weights are already
     # dequantized to float; drop the flag and rebuild a plain model from the config.
@@ -227,7 +270,47 @@ def _dequantize(gguf_path: Path, out: Path) -> None:
         del config.quantization_config
     config.dtype = "float32"
     plain = AutoModelForCausalLM.from_config(config, dtype=torch.float32)
-    plain.load_state_dict(quantized.state_dict(), strict=False)
+    result = plain.load_state_dict(quantized.state_dict(), strict=False)
+    tied = bool(getattr(config, "tie_word_embeddings", False))
+    missing = [k for k in result.missing_keys if not (tied and k.endswith("lm_head.weight"))]
+    if missing or result.unexpected_keys:
+        raise PeftgovError(
+            f"{gguf_path}: dequantized weights do not fit {type(plain).__name__} "
+            f"(missing {missing[:5]}, unexpected {result.unexpected_keys[:5]})"
+        )
     plain.tie_weights()
     plain.save_pretrained(out, safe_serialization=True)
     tokenizer.save_pretrained(out)
+
+
+# --------------------------------------------------------------------------- fingerprint
+
+
+def fingerprint(path: str, cfg: ModelConfig) -> dict[str, Any]:
+    """What identifies the frozen backbone a run was trained on: its name, and for local
+    folders the SHA-256 of its config and weight files. Saved as ``backbone.json`` in every
+    run and checked before an artifact is loaded onto a backbone."""
+    out: dict[str, Any] = {"name": cfg.gguf or cfg.name, "quantization": cfg.quantization}
+    folder = Path(path)
+    if folder.is_dir():
+        files = sorted(
+            p for p in folder.iterdir() if p.suffix in (".safetensors", ".bin") and p.is_file()
+        )
+        h = hashlib.sha256()
+        for p in files:
+            h.update(p.name.encode())
+            h.update(file_sha256(p).encode())
+        out["weights_sha256"] = h.hexdigest() if files else None
+        config = folder / "config.json"
+        out["config_sha256"] = file_sha256(config) if config.is_file() else None
+    return out
+
+
+def check_fingerprint(saved: dict[str, Any], current: dict[str, Any], *, where: str) -> None:
+    """Refuse to put an artifact on a backbone other than the one it was trained on."""
+    for key in ("name", "config_sha256", "weights_sha256", "quantization"):
+        if key in saved and key in current and saved[key] != current[key]:
+            raise PeftgovError(
+                f"{where}: trained on another backbone ({key} was {saved[key]!r}, the backbone "
+                f"found now has {current[key]!r}); use the backbone it was trained on"
+            )
