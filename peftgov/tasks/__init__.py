@@ -20,6 +20,6 @@ def get_task(name: str) -> Task:
     return TASKS[name]
 
 
-from . import classification  # noqa: E402,F401
+from . import classification, ner, dialogue  # noqa: E402,F401
 
 __all__ = ["TASKS", "Prepared", "Task", "get_task", "register"]

@@ -68,6 +68,14 @@ class Task:
     ) -> list[dict[str, Any]]:
         raise NotImplementedError
 
+    def final_metrics(
+        self, model: nn.Module, tokenizer: Any, recipe: Recipe, state: dict, split_file: str | None
+    ) -> dict[str, Any]:
+        """Extra top-level entries for ``metrics.json``, computed once after the final test
+        evaluation with the best state on the main process (e.g. generation quality on
+        ``split_file``, the test file or else the validation file). Default: none."""
+        return {}
+
     def tokens_in(self, batch: dict[str, torch.Tensor]) -> int:
         """Real (non-padding) tokens in a batch, for throughput."""
         return int(batch["attention_mask"].sum()) if "attention_mask" in batch else 0
