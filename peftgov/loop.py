@@ -514,4 +514,5 @@ def run(recipe: Recipe, *, progress: bool = True) -> TrainResult:
             shown = " ".join(f"{k}={v:.4f}" for k, v in figures if isinstance(v, float))
             say(f"peftgov: {key} {shown}")
     accelerator.wait_for_everyone()
+    unwrapped.eval()  # ready for inference: no dropout
     return TrainResult(run_dir=run_dir, metrics=metrics, model=unwrapped)

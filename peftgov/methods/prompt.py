@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from ..config import MethodConfig, _require
+from ..errors import PeftgovError
 from . import register
 from .base import PeftMethod
 
@@ -36,6 +37,12 @@ class Prompt(PeftMethod):
     config_cls = PromptOptions
 
     def apply(self, model, cfg, *, head, peft_task_type):
+        if peft_task_type == "TOKEN_CLS" and cfg.variant != "prefix":
+            # peft prepends virtual tokens to the inputs but not to per-token labels.
+            raise PeftgovError(
+                f"method.variant: {cfg.variant!r} cannot do token classification (virtual "
+                "tokens shift the labels); use variant: prefix"
+            )
         # Text initialisation needs the backbone's tokenizer; it lives where the model came from.
         self._tokenizer_path = getattr(model.config, "name_or_path", None)
         return super().apply(model, cfg, head=head, peft_task_type=peft_task_type)

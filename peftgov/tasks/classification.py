@@ -67,7 +67,9 @@ class Classification(Task):
             out.append(row)
         return out
 
-    def _read_splits(self, recipe: Recipe) -> tuple[dict[str, list[Row]], dict[str, str], dict]:
+    def _read_splits(
+        self, recipe: Recipe
+    ) -> tuple[dict[str, list[Row]], dict[str, str], dict, list[str]]:
         d, cfg, seed = recipe.data, recipe.task, recipe.train.seed
         skip = d.on_bad_row == "skip"
         counts: dict[str, int] = {}
@@ -76,6 +78,9 @@ class Classification(Task):
         for split, spec in specs.items():
             if spec:
                 splits[split] = self._clean(read_rows(spec, d.format), spec, cfg, skip, counts)
+        # The label set comes from the whole train file, before any subsampling: a smoke run
+        # on a few rows must not turn a rare label into an "unknown label" error.
+        labels = sorted({self._label(r, cfg.label_column) for r in splits["train"]})
         if "validation" not in splits:
             splits["train"], splits["validation"] = carve_validation(
                 splits["train"], d.validation_fraction, seed
@@ -85,7 +90,7 @@ class Classification(Task):
         for split in ("validation", "test"):
             if split in splits:
                 splits[split] = subsample(splits[split], d.max_eval_samples, seed)
-        return splits, specs, counts
+        return splits, specs, counts, labels
 
     @staticmethod
     def _label(row: Row, col: str) -> str:
@@ -124,8 +129,7 @@ class Classification(Task):
         return Dataset.from_dict({**{k: v for k, v in enc.items() if k in keep}, "labels": ids})
 
     def prepare(self, recipe: Recipe, tokenizer: Any) -> Prepared:
-        splits, specs, counts = self._read_splits(recipe)
-        labels = sorted({self._label(r, recipe.task.label_column) for r in splits["train"]})
+        splits, specs, counts, labels = self._read_splits(recipe)
         if len(labels) < 2:
             raise DataError(specs["train"], f"need at least 2 labels in train, found {labels}")
         datasets = {
