@@ -52,14 +52,16 @@ def write_json(path: Path, value: Any) -> None:
     write_atomic(path, json.dumps(value, indent=2, ensure_ascii=False, default=str) + "\n")
 
 
-def start_run(run_dir: Path, *, overwrite: bool) -> None:
-    """Refuse to clobber a finished run unless told to; mark the directory as in progress."""
-    if (run_dir / METRICS).is_file():
-        if not overwrite:
-            raise PeftgovError(
-                f"{run_dir}: already holds a finished run (metrics.json); "
-                "choose another output.dir or set output.overwrite=true"
-            )
+def start_run(run_dir: Path, *, overwrite: bool, resuming: bool = False) -> None:
+    """Refuse to clobber a finished run unless told to; clear what an interrupted run left
+    (unless resuming it); mark the directory as in progress."""
+    finished = (run_dir / METRICS).is_file()
+    if finished and not overwrite:
+        raise PeftgovError(
+            f"{run_dir}: already holds a finished run (metrics.json); "
+            "choose another output.dir or set output.overwrite=true"
+        )
+    if (finished or (run_dir / MARKER).is_file()) and not resuming:
         for child in run_dir.iterdir():
             shutil.rmtree(child) if child.is_dir() else child.unlink()
     run_dir.mkdir(parents=True, exist_ok=True)

@@ -1,4 +1,4 @@
-"""``peftgov train | eval | predict`` (also ``python -m peftgov`` and
+"""``peftgov train | eval | predict | chat`` (also ``python -m peftgov`` and
 ``accelerate launch -m peftgov train ...``).
 
 User mistakes print one line (``peftgov: error: ...``) and exit 2; ``--debug`` shows the
@@ -39,7 +39,39 @@ def _parser() -> argparse.ArgumentParser:
     g = r.add_mutually_exclusive_group(required=True)
     g.add_argument("--text", action="append", help="input text (repeatable)")
     g.add_argument("--input", help="jsonl file with a 'text' field per line, or plain text lines")
+
+    c = sub.add_parser(
+        "chat",
+        help="chat with a finished dialogue run: one message per stdin line, each reply "
+        "printed to stdout; /reset forgets the conversation, /exit or end of input stops",
+    )
+    c.add_argument("run_dir")
     return p
+
+
+def _chat(run_dir: str) -> int:
+    from .errors import PeftgovError
+    from .runs import load_run
+
+    run = load_run(run_dir)
+    if not hasattr(run.task, "reply"):
+        raise PeftgovError(f"{run_dir}: a {run.task.name} run cannot chat (train a dialogue task)")
+    interactive = sys.stdin.isatty()
+    history: list[dict[str, str]] = []
+    while True:
+        if interactive:
+            print("you> ", end="", file=sys.stderr, flush=True)
+        line = sys.stdin.readline()
+        if not line or line.strip() == "/exit":
+            return 0
+        text = line.strip()
+        if text == "/reset":
+            history = []
+        elif text:
+            history.append({"role": "user", "content": text})
+            reply = run.task.reply(run.model, run.tokenizer, history, run.recipe, run.state)
+            history.append({"role": "assistant", "content": reply})
+            print(reply, flush=True)
 
 
 def _read_inputs(path: str) -> list[str]:
@@ -47,7 +79,8 @@ def _read_inputs(path: str) -> list[str]:
     from .errors import DataError
 
     texts = []
-    for i, line in enumerate(read_text(Path(path)).splitlines(), start=1):
+    for i, line in enumerate(read_text(Path(path)).split("\n"), start=1):
+        line = line.rstrip("\r")
         if not line.strip():
             continue
         if line.lstrip().startswith("{"):
@@ -86,6 +119,8 @@ def _dispatch(args: argparse.Namespace) -> int:
         for row in predict(args.run_dir, texts):
             print(json.dumps(row, ensure_ascii=False))
         return 0
+    if args.command == "chat":
+        return _chat(args.run_dir)
     raise AssertionError(args.command)
 
 

@@ -118,7 +118,9 @@ def _read_delimited(text: str, spec: str, delimiter: str) -> list[Row]:
 
 def _read_jsonl(text: str, spec: str) -> list[Row]:
     rows: list[Row] = []
-    for i, line in enumerate(text.splitlines(), start=1):
+    # Split on "\n" only: str.splitlines() also breaks at U+2028 / U+2029 / U+0085, which
+    # JSON allows unescaped inside strings.
+    for i, line in enumerate(text.split("\n"), start=1):
         if not line.strip():
             continue
         try:

@@ -310,7 +310,7 @@ def run(recipe: Recipe, *, progress: bool = True) -> TrainResult:
     )
 
     if main:
-        artifacts.start_run(run_dir, overwrite=recipe.output.overwrite)
+        artifacts.start_run(run_dir, overwrite=recipe.output.overwrite, resuming=resuming)
         artifacts.write_atomic(run_dir / artifacts.RECIPE, recipe.to_yaml())
         artifacts.write_json(run_dir / artifacts.TASK_STATE, prepared.state)
         artifacts.write_json(run_dir / artifacts.BACKBONE, fingerprint(path, recipe.model))

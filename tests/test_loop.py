@@ -1,0 +1,235 @@
+"""The training loop and the run directory: gradient accumulation keeps the global batch, early
+stopping, refusing to clobber a finished run, the RUNNING marker, and ``peftgov eval`` /
+``peftgov predict`` on a finished run."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+import peftgov
+from peftgov.cli import main
+from peftgov.errors import ArtifactError, PeftgovError, RecipeError
+from peftgov.runs import load_run
+
+STEPS_PER_EPOCH = 8  # 60 toy rows, global batch 8
+
+
+def train(recipe):
+    return peftgov.train(peftgov.load_recipe(recipe), progress=False)
+
+
+def log_records(run_dir):
+    return [json.loads(x) for x in (run_dir / "log.jsonl").read_text().splitlines()]
+
+
+@pytest.mark.parametrize("micro", [8, 4, 2])
+def test_gradient_accumulation_keeps_the_global_batch(make_recipe, tmp_path, micro):
+    recipe = make_recipe(
+        tmp_path, train={"epochs": 1, "batch_size": 8, "micro_batch_size": micro, "log_every": 1}
+    )
+    result = train(recipe)
+    m = result.metrics
+    assert m["steps"] == STEPS_PER_EPOCH  # 8 optimizer steps however the batch is split
+    steps = [r["step"] for r in log_records(result.run_dir) if "step" in r and "eval" not in r]
+    assert steps == list(range(1, STEPS_PER_EPOCH + 1))
+    assert [e["step"] for e in m["eval_history"]] == [STEPS_PER_EPOCH]
+
+
+def test_micro_batch_must_divide_the_global_batch(make_recipe, tmp_path):
+    with pytest.raises(RecipeError, match="train.batch_size"):
+        train(make_recipe(tmp_path, train={"batch_size": 8, "micro_batch_size": 3}))
+    assert not (tmp_path / "run").exists()  # refused before touching the output
+
+
+def test_max_steps_overrides_epochs(make_recipe, tmp_path):
+    m = train(make_recipe(tmp_path, train={"epochs": 5, "max_steps": 3})).metrics
+    assert m["steps"] == 3
+    assert [e["step"] for e in m["eval_history"]] == [3]
+
+
+def test_eval_every_n_steps(make_recipe, tmp_path):
+    m = train(make_recipe(tmp_path, train={"epochs": 2, "eval_every": 5})).metrics
+    # every 5 steps, plus the final partial interval at step 16
+    assert [e["step"] for e in m["eval_history"]] == [5, 10, 15, 16]
+
+
+def test_early_stopping_stops_before_max_epochs(make_recipe, tmp_path):
+    # lr so small the weights cannot move the accuracy: the second evaluation does not improve
+    # (a tie is not an improvement) and patience=1 stops the run there.
+    epochs = 6
+    recipe = make_recipe(
+        tmp_path, train={"epochs": epochs, "lr": 1e-12, "patience": 1, "metric": "accuracy"}
+    )
+    m = train(recipe).metrics
+    assert len(m["eval_history"]) == 2
+    assert m["steps"] == 2 * STEPS_PER_EPOCH < epochs * STEPS_PER_EPOCH
+    assert m["best_step"] == STEPS_PER_EPOCH
+    assert m["eval"]["step"] == STEPS_PER_EPOCH
+
+
+def test_best_state_is_what_gets_tested_and_saved(make_recipe, tmp_path):
+    """Validation labels rotated (water->tax->road->water): the better the model learns the
+    task, the worse its validation loss, so the best state (metric=loss) is the first
+    evaluation and the run must go back to it before testing and saving."""
+    from conftest import toy_rows, write_jsonl
+
+    rotate = {"water": "tax", "tax": "road", "road": "water"}
+    val = [{**r, "label": rotate[r["label"]]} for r in toy_rows(15, seed=2)]
+    recipe = make_recipe(
+        tmp_path,
+        data={"validation": str(write_jsonl(tmp_path / "rotated.jsonl", val))},
+        train={"epochs": 3, "lr": 1e-2, "metric": "loss"},
+    )
+    result = train(recipe)
+    m = result.metrics
+    history = m["eval_history"]
+    assert [e["step"] for e in history] == [8, 16, 24]
+    assert history[0]["loss"] < history[-1]["loss"]  # the premise: validation gets worse
+    assert m["best_step"] == 8 and m["eval"] == history[0]
+    # the saved run is the best state, not the last one
+    again = peftgov.evaluate(result.run_dir, split="validation")
+    assert again["loss"] == pytest.approx(history[0]["loss"], rel=1e-5)
+    assert again["accuracy"] == history[0]["accuracy"]
+    test = peftgov.evaluate(result.run_dir, split="test")
+    assert test["accuracy"] == m["test"]["accuracy"]
+    assert test["loss"] == pytest.approx(m["test"]["loss"], rel=1e-5)
+
+
+def test_finished_run_is_not_overwritten_without_permission(make_recipe, tmp_path):
+    first = train(make_recipe(tmp_path, train={"epochs": 1}))
+    run_dir = first.run_dir
+    metrics_before = (run_dir / "metrics.json").read_bytes()
+    assert not (run_dir / "RUNNING").exists()
+    assert (run_dir / "adapter" / "adapter_config.json").is_file()
+
+    with pytest.raises(PeftgovError, match="already holds a finished run") as info:
+        train(make_recipe(tmp_path, train={"epochs": 1}, method={"name": "bitfit"}))
+    assert "output.overwrite" in str(info.value)
+    assert (run_dir / "metrics.json").read_bytes() == metrics_before
+    assert (run_dir / "adapter" / "adapter_config.json").is_file()
+    assert not (run_dir / "RUNNING").exists()
+    assert load_run(run_dir).recipe.method.name == "lora"
+
+    # with permission: the old run is replaced entirely (no stale lora adapter left behind)
+    second = train(
+        make_recipe(
+            tmp_path, train={"epochs": 1}, method={"name": "bitfit"}, output={"overwrite": True}
+        )
+    )
+    assert second.run_dir == run_dir
+    assert json.loads((run_dir / "metrics.json").read_text())["method"] == "bitfit"
+    assert not (run_dir / "adapter").exists()
+    assert (run_dir / "trainable.safetensors").is_file()
+    assert not (run_dir / "RUNNING").exists()
+    assert load_run(run_dir).recipe.method.name == "bitfit"
+
+
+def test_a_failed_run_leaves_the_running_marker_and_no_metrics(make_recipe, tmp_path):
+    # an unknown validation metric is only discovered at the first evaluation, mid-run
+    with pytest.raises(RecipeError, match="train.metric"):
+        train(make_recipe(tmp_path, train={"epochs": 1, "metric": "bogus"}))
+    run_dir = tmp_path / "run"
+    assert (run_dir / "RUNNING").is_file()
+    assert not (run_dir / "metrics.json").exists()
+    with pytest.raises(ArtifactError, match="did not finish"):
+        load_run(run_dir)
+    assert main(["predict", str(run_dir), "--text", "pipe"]) == 2
+    # an unfinished run directory may be trained into again without output.overwrite
+    result = train(make_recipe(tmp_path, train={"epochs": 1}))
+    assert not (result.run_dir / "RUNNING").exists()
+    assert (result.run_dir / "metrics.json").is_file()
+
+
+# --------------------------------------------------------------------------- eval / predict
+
+
+@pytest.fixture(scope="module")
+def finished(make_recipe, tmp_path_factory):
+    recipe = make_recipe(tmp_path_factory.mktemp("finished"), train={"epochs": 8, "lr": 1e-2})
+    return train(recipe)
+
+
+def test_cli_eval_prints_the_test_metrics(finished, capsys):
+    assert main(["eval", str(finished.run_dir)]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["split"] == "test"
+    assert out["n"] == 15
+    assert out["accuracy"] == finished.metrics["test"]["accuracy"]
+    assert out["macro_f1"] == finished.metrics["test"]["macro_f1"]
+
+
+def test_cli_eval_on_another_file(finished, capsys, tmp_path):
+    from conftest import toy_rows, write_jsonl
+
+    data = write_jsonl(tmp_path / "other.jsonl", toy_rows(9, seed=11))
+    assert main(["eval", str(finished.run_dir), "--data", str(data)]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["n"] == 9 and out["data"] == str(data)
+
+
+TEXTS = {"pipe leak flood": "water", "tax refund income": "tax", "pothole road traffic": "road"}
+
+
+def test_cli_predict_prints_label_and_score(finished, capsys):
+    argv = ["predict", str(finished.run_dir)]
+    for text in TEXTS:
+        argv += ["--text", text]
+    assert main(argv) == 0
+    rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [r["text"] for r in rows] == list(TEXTS)
+    for row in rows:
+        assert row["label"] == TEXTS[row["text"]]
+        assert 1 / 3 < row["score"] <= 1.0
+
+
+def test_cli_predict_from_an_input_file(finished, capsys, tmp_path):
+    path = tmp_path / "in.txt"
+    path.write_text('{"text": "pipe leak flood"}\n\ntax refund income\n', encoding="utf-8")
+    assert main(["predict", str(finished.run_dir), "--input", str(path)]) == 0
+    rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [r["label"] for r in rows] == ["water", "tax"]
+
+
+def test_python_predict_matches_the_cli(finished):
+    rows = peftgov.predict(finished.run_dir, list(TEXTS))
+    assert [r["label"] for r in rows] == list(TEXTS.values())
+    assert all(set(r) >= {"text", "label", "score"} for r in rows)
+
+
+def test_predict_on_a_missing_run_dir_exits_2(tmp_path, capsys):
+    missing = tmp_path / "nope"
+    assert main(["predict", str(missing), "--text", "pipe"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("peftgov: error: ") and str(missing) in err
+    assert "Traceback" not in err
+    assert main(["eval", str(missing)]) == 2
+
+
+def test_accumulated_micro_batches_give_the_same_update_as_one_batch(make_recipe, tmp_path):
+    """Without length grouping the sampler draws the same order whatever the micro batch, so
+    micro batches of 4 accumulated in pairs see exactly the examples of the batches of 8; the
+    mean loss of two halves is the loss of the whole, so the trained weights must agree (to
+    float rounding). 7 steps: the 8th (last, partial) batch of the epoch is left out."""
+    import torch
+
+    def trained(micro):
+        recipe = make_recipe(
+            tmp_path / f"m{micro}",
+            # no dropout anywhere, so the runs are deterministic. (Not bitfit: the key bias has
+            # an exactly-zero gradient in theory, and Adam blows its rounding noise up to lr-sized
+            # steps that differ between runs.)
+            method={"name": "lora", "r": 4, "dropout": 0.0},
+            train={"max_steps": 7, "batch_size": 8, "micro_batch_size": micro,
+                   "group_by_length": False, "lr": 1e-2},
+        )
+        model = train(recipe).model
+        return {n: p.detach().clone() for n, p in model.named_parameters() if p.requires_grad}
+
+    whole, halves, quarters = trained(8), trained(4), trained(2)
+    lora_b = [n for n in whole if "lora_B" in n]
+    assert lora_b and all(whole[n].abs().max() > 0 for n in lora_b)  # zero at init: it trained
+    for other in (halves, quarters):
+        for name in whole:
+            torch.testing.assert_close(other[name], whole[name], rtol=0, atol=1e-5, msg=name)
