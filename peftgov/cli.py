@@ -1,4 +1,4 @@
-"""``peftgov train | eval | predict | chat`` (also ``python -m peftgov`` and
+"""``peftgov train | eval | predict | chat | bench`` (also ``python -m peftgov`` and
 ``accelerate launch -m peftgov train ...``).
 
 User mistakes print one line (``peftgov: error: ...``) and exit 2; ``--debug`` shows the
@@ -46,7 +46,27 @@ def _parser() -> argparse.ArgumentParser:
         "printed to stdout; /reset forgets the conversation, /exit or end of input stops",
     )
     c.add_argument("run_dir")
+    b = sub.add_parser(
+        "bench",
+        help="benchmark suites: run / report (from the project root; see benchmarks/README.md)",
+        add_help=False,
+    )
+    b.add_argument("bench_args", nargs=argparse.REMAINDER)
     return p
+
+
+def _bench(argv: list[str]) -> int:
+    """``peftgov bench ...`` is ``python -m benchmarks ...``: the harness lives beside the
+    recipes it runs, in the project checkout."""
+    root = Path.cwd()
+    if not (root / "benchmarks" / "harness.py").is_file():
+        from .errors import PeftgovError
+
+        raise PeftgovError("peftgov bench runs from the project root (no benchmarks/ here)")
+    sys.path.insert(0, str(root))
+    from benchmarks.harness import main as bench_main
+
+    return bench_main(argv)
 
 
 def _chat(run_dir: str) -> int:
@@ -97,6 +117,8 @@ def _read_inputs(path: str) -> list[str]:
 
 
 def _dispatch(args: argparse.Namespace) -> int:
+    if args.command == "bench":
+        return _bench(args.bench_args)
     if args.command == "train":
         if args.mixed_precision:
             os.environ["ACCELERATE_MIXED_PRECISION"] = args.mixed_precision
@@ -128,6 +150,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = _parser()
     # Overrides may come before or after options: collect leftover key=value words.
     args, extra = parser.parse_known_args(argv)
+    if args.command == "bench":  # everything after "bench" belongs to the harness
+        args.bench_args, extra = list(args.bench_args) + extra, []
     if extra:
         if args.command != "train" or any("=" not in e or e.startswith("-") for e in extra):
             parser.error(f"unrecognized arguments: {' '.join(extra)}")

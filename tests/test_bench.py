@@ -1,0 +1,407 @@
+"""The benchmark harness and report: statistics from hand-written result files, the suite
+plan, skip-finished, failures kept apart, per-class sampling, and one end-to-end smoke suite
+on the tiny BERT (real subprocesses, report with plots)."""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:  # `benchmarks` is a folder of the project, not an installed package
+    sys.path.insert(0, str(ROOT))
+
+from benchmarks import harness, report  # noqa: E402
+
+T_975_DF2 = 4.302653  # t(0.975, df=2), from tables
+T_975 = {1: 12.706205, 2: 4.302653, 4: 2.776445, 10: 2.228139, 32 / 19: 5.176232}
+
+
+# --------------------------------------------------------------------------- fixtures
+
+
+def result(method: str, seed: int, accuracy: float, *, label=None, dataset="toy", size=None,
+           per_class=None, params=1000, **extra) -> dict:
+    """A result file as the harness writes it (metrics.json keys + a bench record)."""
+    label = label or method
+    rid = f"{dataset}-{label}-seed{seed}" + (f"-n{size}" if size else "")
+    return {
+        "method": method, "task": "classification", "model": "tiny", "dataset": dataset,
+        "seed": seed, "trainable_params": params, "total_params": 100_000,
+        "trainable_pct": params / 1000, "metric": "accuracy", "train_time_s": 10.0 + seed % 2,
+        "train_samples_per_s": 100.0, "train_tokens_per_s": 2000.0, "peak_memory_mb": 500.0,
+        "artifact_bytes": 2**20, "num_processes": 1, "mixed_precision": "no",
+        "test": {"accuracy": accuracy, "macro_f1": accuracy - 0.01},
+        "versions": {"torch": "2.x"},
+        "bench": {"id": rid, "label": label, "wall_time_s": 20.0, "train_size": size,
+                  "examples_per_class": per_class, "git_commit": "abc123def456"},
+        **extra,
+    }
+
+
+def write_results(folder: Path, results: list[dict]) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    for r in results:
+        (folder / f"{r['bench']['id']}.json").write_text(json.dumps(r))
+
+
+FULL = {42: 0.80, 43: 0.82, 44: 0.81}
+LORA = {42: 0.79, 43: 0.80, 44: 0.82}
+BITFIT = {42: 0.80, 43: 0.81, 44: 0.80}
+PROMPT = {42: 0.70, 43: 0.72}  # two seeds only: Welch against full's three
+
+
+@pytest.fixture
+def fixture_results(tmp_path) -> Path:
+    folder = tmp_path / "results"
+    rows = (
+        [result("full", s, v, params=100_000) for s, v in FULL.items()]
+        + [result("lora", s, v, params=2_000) for s, v in LORA.items()]
+        + [result("bitfit", s, v, params=300) for s, v in BITFIT.items()]
+        + [result("prompt", s, v, params=100) for s, v in PROMPT.items()]
+    )
+    write_results(folder, rows)
+    failed = folder / "failed"
+    failed.mkdir()
+    (failed / "toy-ia3-seed42.json").write_text(json.dumps({
+        "id": "toy-ia3-seed42", "status": "failed", "returncode": 2,
+        "error": "peftgov: error: recipe.yaml: method.bogus: unknown key",
+    }))
+    return folder
+
+
+def read_csv(path: Path) -> dict[str, dict[str, str]]:
+    with open(path, newline="") as f:
+        return {row["method"]: row for row in csv.DictReader(f)}
+
+
+# --------------------------------------------------------------------------- statistics
+
+
+@pytest.mark.parametrize("df", sorted(T_975))
+def test_t_quantile_without_scipy_matches_tables(df):
+    assert report.t_quantile_fallback(0.975, df) == pytest.approx(T_975[df], abs=2e-6)
+    assert report.t_quantile_fallback(0.025, df) == pytest.approx(-T_975[df], abs=2e-6)
+    assert report.t_quantile(0.975, df) == pytest.approx(T_975[df], abs=2e-6)
+
+
+def test_paired_interval_by_hand():
+    full = {s: v * 100 for s, v in FULL.items()}
+    lora = {s: v * 100 for s, v in LORA.items()}
+    d = report.diff_ci(lora, full)
+    # per-seed differences: -1, -2, +1 -> mean -2/3; sd = sqrt(((-1/3)^2 + (-4/3)^2 + (5/3)^2) / 2)
+    diffs = [-1.0, -2.0, 1.0]
+    m = sum(diffs) / 3
+    sd = math.sqrt(sum((x - m) ** 2 for x in diffs) / 2)
+    half = T_975_DF2 * sd / math.sqrt(3)
+    assert d.kind == "paired" and d.df == 2
+    assert d.diff == pytest.approx(-2 / 3)
+    assert sd == pytest.approx(math.sqrt(7 / 3))
+    assert (d.low, d.high) == (pytest.approx(m - half, abs=1e-5), pytest.approx(m + half, abs=1e-5))
+    assert (d.low, d.high) == (pytest.approx(-4.4612, abs=1e-4), pytest.approx(3.1279, abs=1e-4))
+
+
+def test_welch_interval_by_hand():
+    prompt = {s: v * 100 for s, v in PROMPT.items()}
+    full = {s: v * 100 for s, v in FULL.items()}
+    d = report.diff_ci(prompt, full)
+    va, vb = 2.0 / 2, 1.0 / 3  # sample variances 2 and 1, over n = 2 and 3
+    df = (va + vb) ** 2 / (va**2 / 1 + vb**2 / 2)
+    assert df == pytest.approx(32 / 19)
+    half = T_975[32 / 19] * math.sqrt(va + vb)
+    assert d.kind == "welch"
+    assert d.df == pytest.approx(df)
+    assert d.diff == pytest.approx(-10.0)
+    assert d.low == pytest.approx(-10 - half, abs=1e-4)
+    assert d.high == pytest.approx(-10 + half, abs=1e-4)
+
+
+def test_one_seed_gives_no_interval():
+    d = report.diff_ci({1: 80.0}, {1: 81.0})
+    assert d.kind == "none" and d.diff == pytest.approx(-1.0) and math.isnan(d.low)
+
+
+def test_pareto_front():
+    pts = {"full": (100.0, 81.0), "lora": (2.0, 80.3), "bitfit": (0.3, 80.3), "x": (5.0, 79.0)}
+    assert report.pareto_front(pts) == {"full", "bitfit"}
+
+
+# --------------------------------------------------------------------------- the report
+
+
+def test_report_numbers_from_fixture_results(fixture_results):
+    path = report.write_report(fixture_results, suite="fixture")
+    rows = read_csv(fixture_results / "report.csv")
+    assert set(rows) == {"full", "lora", "bitfit", "prompt"}  # the failed ia3 is no row
+
+    full, lora, bitfit, prompt = rows["full"], rows["lora"], rows["bitfit"], rows["prompt"]
+    assert float(full["test_mean_pts"]) == pytest.approx(81.0)
+    assert float(full["test_std_pts"]) == pytest.approx(1.0)  # sqrt((1 + 1 + 0) / 2)
+    assert float(lora["test_mean_pts"]) == pytest.approx((79 + 80 + 82) / 3)
+    assert float(lora["test_std_pts"]) == pytest.approx(math.sqrt(7 / 3))
+    assert float(lora["delta_vs_full_pts"]) == pytest.approx(-2 / 3)
+    half = T_975_DF2 * math.sqrt(7 / 3) / math.sqrt(3)
+    assert float(lora["ci95_low_pts"]) == pytest.approx(-2 / 3 - half, abs=1e-5)
+    assert float(lora["ci95_high_pts"]) == pytest.approx(-2 / 3 + half, abs=1e-5)
+    assert lora["ci_kind"] == "paired" and prompt["ci_kind"] == "welch"
+    assert full["ci_kind"] == "reference" and full["delta_vs_full_pts"] == ""
+    assert lora["n_seeds"] == "3" and prompt["n_seeds"] == "2" and prompt["seeds"] == "42 43"
+    # targets: LoRA within 0.5 (-0.67: missed), BitFit within 1.5 (-0.67: met), prompt: none
+    assert lora["target_pts"] == "0.5" and lora["target_met"] == "False"
+    assert bitfit["target_pts"] == "1.5" and bitfit["target_met"] == "True"
+    assert prompt["target_pts"] == "" and prompt["target_met"] == ""
+    assert float(full["train_time_s"]) == pytest.approx((10 + 11 + 10) / 3)
+    assert float(full["artifact_mb"]) == pytest.approx(1.0)
+    assert full["pareto"] == "True" and bitfit["pareto"] == "True" and lora["pareto"] == "False"
+
+    text = path.read_text()
+    assert "paired t" in text and "welch t" in text
+    assert "**missed**" in text and "**met**" in text
+    assert "target within 0.5 points of full \u2014 **missed**" in text
+    assert "gap stated (no target)" in text
+    assert "81.00 \u00b1 1.00" in text
+    failed_section = text.split("## Failed runs")[1]
+    assert "toy-ia3-seed42" in failed_section and "method.bogus" in failed_section
+    assert "toy-ia3" not in text.split("## Failed runs")[0]
+    for png in ("pareto-toy.png", "efficiency-toy.png"):
+        assert (fixture_results / png).stat().st_size > 1000
+        assert f"]({png})" in text
+
+
+def test_learning_curve_and_groups_per_train_size(tmp_path):
+    folder = tmp_path / "fewshot"
+    rows = []
+    for size, per_class, base in ((5, 5.0, 0.5), (10, 10.0, 0.6), (None, 117.0, 0.8)):
+        for seed in (1, 2):
+            rows.append(result("full", seed, base + seed / 100, size=size, per_class=per_class))
+            rows.append(result("lora", seed, base, size=size, per_class=per_class))
+    write_results(folder, rows)
+    text = report.write_report(folder).read_text()
+    assert "5 examples per class" in text and "10 examples per class" in text
+    assert (folder / "learning-curve-toy.png").stat().st_size > 1000
+    with open(folder / "report.csv", newline="") as f:
+        sizes = [(r["train_size"], r["method"]) for r in csv.DictReader(f)]
+    assert sizes == [("5", "full"), ("5", "lora"), ("10", "full"), ("10", "lora"),
+                     ("all", "full"), ("all", "lora")]
+
+
+# --------------------------------------------------------------------------- suites and plans
+
+
+def write_recipe(path: Path, recipe: dict) -> str:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(yaml.safe_dump(recipe))
+    return str(path)
+
+
+def write_suite(path: Path, **suite) -> Path:
+    path.write_text(yaml.safe_dump(suite, sort_keys=False))
+    return path
+
+
+def test_plan_ids_method_recipes_and_commands(tmp_path, make_recipe):
+    lora = write_recipe(tmp_path / "recipes/toy/lora.yaml", make_recipe(tmp_path))
+    full = write_recipe(tmp_path / "recipes/toy/full.yaml",
+                        make_recipe(tmp_path, method={"name": "full"}, **{"train.lr": 1e-4}))
+    suite = harness.load_suite(write_suite(
+        tmp_path / "s.yaml", name="s", runs_dir=str(tmp_path / "out"), recipes=[lora],
+        methods=["full", "lora", "bitfit", {"baseline": "hf_trainer", "method": "lora"}],
+        seeds=[1, 2], overrides={"train.max_steps": 2},
+    ))
+    runs = harness.plan(suite)
+    assert [r.id for r in runs] == [
+        f"toy-{m}-seed{s}" for s in (1, 2) for m in ("full", "lora", "bitfit", "hf_trainer_lora")
+    ]
+    by_id = {r.id: r for r in runs}
+    assert by_id["toy-full-seed1"].recipe == full  # the method's shipped recipe
+    assert "method.name" not in by_id["toy-full-seed1"].overrides
+    assert by_id["toy-bitfit-seed1"].recipe == lora  # none shipped: switch the method
+    assert by_id["toy-bitfit-seed1"].overrides["method.name"] == "bitfit"
+    assert by_id["toy-bitfit-seed2"].overrides == {
+        "train.max_steps": 2, "method.name": "bitfit", "train.seed": 2}
+    cmd = harness.command(by_id["toy-lora-seed2"], tmp_path / "out/runs/toy-lora-seed2")
+    assert cmd[:4] == [sys.executable, "-m", "peftgov", "train"]
+    assert "train.max_steps=2" in cmd and "train.seed=2" in cmd and "output.overwrite=true" in cmd
+    assert f"output.dir={tmp_path / 'out/runs/toy-lora-seed2'}" in cmd
+    base = harness.command(by_id["toy-hf_trainer_lora-seed1"], tmp_path / "r",
+                           launch="recipes/accelerate/cpu.yaml")
+    assert base[1:5] == ["-m", "accelerate.commands.launch", "--config_file",
+                         "recipes/accelerate/cpu.yaml"]
+    assert base[5].endswith("benchmarks/baselines/hf_trainer.py") and base[6] == lora
+
+
+def test_suite_errors_name_the_key(tmp_path):
+    bad = write_suite(tmp_path / "bad.yaml", recipes=["r.yaml"], methods=["lora"], seed=[1])
+    with pytest.raises(harness.SuiteError, match="unknown keys.*seed"):
+        harness.load_suite(bad)
+    bad = write_suite(tmp_path / "bad2.yaml", recipes=["r.yaml"], methods=[{"baseline": "x"}])
+    with pytest.raises(harness.SuiteError, match="unknown baseline"):
+        harness.load_suite(bad)
+    assert harness.format_value(None) == "null" and harness.format_value("0") == "'0'"
+    assert harness.format_value(["q", "v"]) == "[q, v]" and harness.format_value(1e-3) == "0.001"
+
+
+def test_shipped_suites_plan(monkeypatch):
+    monkeypatch.chdir(ROOT)
+    counts = {}
+    for path in sorted((ROOT / "benchmarks/suites").glob("*.yaml")):
+        suite = harness.load_suite(path)
+        runs = harness.plan(suite)
+        assert all(r.error is None for r in runs), [r.error for r in runs if r.error]
+        assert len({r.id for r in runs}) == len(runs)
+        counts[suite.name] = len(runs)
+    assert counts == {"banking77": 27, "conll2003": 12, "fewshot": 24, "smoke": 4, "sst2": 12}
+
+
+def test_per_class_samples_are_exact_nested_and_keep_peftgovs_validation(tmp_path, make_recipe):
+    from peftgov.config import load_recipe
+    from peftgov.data import carve_validation, read_rows
+
+    recipe = make_recipe(tmp_path)
+    del recipe["data"]["validation"]  # carve 10% of train, as banking77 does
+    path = write_recipe(tmp_path / "toy/lora.yaml", recipe)
+    suite = harness.load_suite(write_suite(
+        tmp_path / "s.yaml", runs_dir=str(tmp_path / "out"), recipes=[path], methods=["lora"],
+        seeds=[7], train_sizes=[2, 4, None],
+    ))
+    runs = harness.plan(suite)
+    assert [r.id for r in runs] == ["toy-lora-seed7-n2", "toy-lora-seed7-n4", "toy-lora-seed7"]
+    info = harness.write_sample(runs[0])
+    harness.write_sample(runs[1])
+    assert info["n_labels"] == 3 and info["examples_per_class"] == 2
+    n2 = read_rows(runs[0].overrides["data.train"])
+    n4 = read_rows(runs[1].overrides["data.train"])
+    assert sorted(r.values["label"] for r in n2) == ["road"] * 2 + ["tax"] * 2 + ["water"] * 2
+    assert {json.dumps(r.values) for r in n2} <= {json.dumps(r.values) for r in n4}
+    _, val = carve_validation(read_rows(recipe["data"]["train"]), 0.1, 7)
+    written = read_rows(runs[0].overrides["data.validation"])
+    assert [r.values for r in written] == [r.values for r in val]
+    assert load_recipe(runs[0].recipe, overrides=runs[0].overrides).data.train.endswith(
+        "toy-seed7-n2/train.jsonl")
+    assert harness.full_split_stats(runs[2])["examples_per_class"] == pytest.approx(54 / 3)
+
+
+# --------------------------------------------------------------------------- running
+
+
+def fake_launch(calls):
+    """Stands in for the subprocess: writes a metrics.json where output.dir points."""
+
+    def launch(cmd, *, log, env, timeout_s):
+        calls.append(cmd)
+        run_dir = Path(next(c for c in cmd if c.startswith("output.dir=")).split("=", 1)[1])
+        seed = int(next(c for c in cmd if c.startswith("train.seed=")).split("=", 1)[1])
+        run_dir.mkdir(parents=True, exist_ok=True)
+        (run_dir / "metrics.json").write_text(json.dumps(
+            result("lora", seed, 0.5) | {"bench": None}))
+        log.parent.mkdir(parents=True, exist_ok=True)
+        log.write_text("fake\n")
+        return harness.Outcome("ok", 0, 0.01, None)
+
+    return launch
+
+
+def test_rerun_skips_finished_runs(tmp_path, make_recipe, monkeypatch):
+    calls: list = []
+    monkeypatch.setattr(harness, "launch_process", fake_launch(calls))
+    path = write_recipe(tmp_path / "toy/lora.yaml", make_recipe(tmp_path))
+    suite = harness.load_suite(write_suite(
+        tmp_path / "s.yaml", name="twice", runs_dir=str(tmp_path / "out"), recipes=[path],
+        methods=["lora", "bitfit"], seeds=[1, 2],
+    ))
+    assert harness.run_suite(suite, report=False) == 0
+    assert len(calls) == 4
+    saved = json.loads((tmp_path / "out/toy-bitfit-seed2.json").read_text())
+    assert saved["bench"]["suite"] == "twice" and saved["bench"]["label"] == "bitfit"
+    assert saved["bench"]["data_sha256"]["train"] and "train.seed=2" in saved["bench"]["command"]
+    assert harness.run_suite(suite, report=False) == 0
+    assert len(calls) == 4  # nothing ran the second time
+    assert harness.run_suite(suite, only="lora", force=True, report=False) == 0
+    assert len(calls) == 6  # --force re-runs, --only picks the method
+
+
+def test_smoke_suite_end_to_end(tmp_path, make_recipe, capsys):
+    """Real subprocesses on the tiny BERT: two methods + the Trainer baseline finish, a bad
+    override lands in failed/, the report and its plots are written, a re-run skips."""
+    recipe = make_recipe(tmp_path, **{"train.max_steps": 3, "train.epochs": 1})
+    path = write_recipe(tmp_path / "recipes/toy/lora.yaml", recipe)
+    out = tmp_path / "results"
+    suite = harness.load_suite(write_suite(
+        tmp_path / "smoke.yaml", name="smoke", runs_dir=str(out), recipes=[path],
+        methods=["full", "lora", {"baseline": "hf_trainer", "method": "lora"},
+                 {"name": "lora", "label": "broken", "overrides": {"train.bogus": 1}}],
+        seeds=[0], overrides={"train.eval_batch_size": 16},
+        env={"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"},
+    ))
+    assert harness.main(["run", str(suite.path)]) == 1  # one run failed
+    printed = capsys.readouterr().out
+    assert "toy-broken-seed0" in printed and "FAILED" in printed
+    for rid in ("toy-full-seed0", "toy-lora-seed0", "toy-hf_trainer_lora-seed0"):
+        saved = json.loads((out / f"{rid}.json").read_text())
+        assert saved["test"]["accuracy"] >= 0 and saved["trainable_params"] > 0, rid
+        assert saved["bench"]["wall_time_s"] > 0 and saved["bench"]["returncode"] == 0
+    assert json.loads((out / "toy-full-seed0.json").read_text())["method"] == "full"
+    assert json.loads((out / "toy-hf_trainer_lora-seed0.json").read_text())["method"] == (
+        "hf_trainer_lora")
+    failed = json.loads((out / "failed/toy-broken-seed0.json").read_text())
+    assert failed["returncode"] == 2 and "train.bogus" in failed["error"]
+    assert not (out / "toy-broken-seed0.json").exists()
+
+    text = (out / "REPORT.md").read_text()
+    rows = read_csv(out / "report.csv")
+    assert set(rows) == {"full", "lora", "hf_trainer_lora"}
+    assert "toy-broken-seed0" in text.split("## Failed runs")[1]
+    for png in ("pareto-toy.png", "efficiency-toy.png"):
+        assert (out / png).stat().st_size > 1000
+
+    assert harness.main(["run", str(suite.path), "--only", "full,lora"]) == 0
+    printed = capsys.readouterr().out
+    assert printed.count("skip (finished)") == 2 and "..." not in printed
+
+
+def sleeper(monkeypatch):
+    """Runs become a bare `python -c sleep` (no imports): fast to start, slow to finish."""
+    monkeypatch.setattr(harness, "command", lambda run, run_dir, launch=None: [
+        sys.executable, "-c", "import time; print('sleeping', flush=True); time.sleep(120)"])
+
+
+def test_timeout_lands_in_failed(tmp_path, make_recipe, monkeypatch):
+    sleeper(monkeypatch)
+    path = write_recipe(tmp_path / "toy/lora.yaml", make_recipe(tmp_path))
+    suite = harness.load_suite(write_suite(
+        tmp_path / "s.yaml", runs_dir=str(tmp_path / "out"), recipes=[path], methods=["lora"],
+        seeds=[0], timeout_s=1,
+    ))
+    assert harness.run_suite(suite, report=False) == 1
+    failed = json.loads((tmp_path / "out/failed/toy-lora-seed0.json").read_text())
+    assert failed["status"] == "timeout" and failed["returncode"] != 0
+    assert "timed out" in failed["error"] and "sleeping" in failed["error_tail"]
+    assert failed["wall_time_s"] < 30  # SIGINT reached the child: no wait for SIGKILL
+
+
+def test_interrupt_is_recorded_and_stops_the_suite(tmp_path, make_recipe, monkeypatch):
+    import _thread
+    import threading
+
+    sleeper(monkeypatch)
+    path = write_recipe(tmp_path / "toy/lora.yaml", make_recipe(tmp_path))
+    suite = harness.load_suite(write_suite(
+        tmp_path / "s.yaml", runs_dir=str(tmp_path / "out"), recipes=[path],
+        methods=["lora", "bitfit"], seeds=[0],
+    ))
+    timer = threading.Timer(2.0, _thread.interrupt_main)  # Ctrl-C while the first run waits
+    timer.start()
+    try:
+        assert harness.run_suite(suite, report=True) == 130
+    finally:
+        timer.cancel()
+    failed = json.loads((tmp_path / "out/failed/toy-lora-seed0.json").read_text())
+    assert failed["status"] == "interrupted" and failed["wall_time_s"] < 30
+    assert not (tmp_path / "out/logs/toy-bitfit-seed0.log").exists()  # the suite stopped
+    assert "toy-lora-seed0" in (tmp_path / "out/REPORT.md").read_text()
