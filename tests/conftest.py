@@ -79,6 +79,47 @@ def offline(monkeypatch):
         monkeypatch.setenv(var, "1")
 
 
+class NetworkBlocked(RuntimeError):
+    pass
+
+
+def _is_loopback(address: Any) -> bool:
+    host = address[0] if isinstance(address, tuple) else address
+    return isinstance(host, str) and (host in ("localhost", "::1") or host.startswith("127."))
+
+
+@pytest.fixture(autouse=True)
+def no_network(monkeypatch):
+    """Proof, not trust: any connection to a non-loopback address fails the test that made it.
+    (HF_HUB_OFFLINE alone only asks the libraries to behave.) Name resolution is blocked too."""
+    import socket
+
+    real_connect, real_connect_ex = socket.socket.connect, socket.socket.connect_ex
+
+    def guard(address: Any) -> None:
+        family_ok = not isinstance(address, tuple)  # AF_UNIX paths are local
+        if not (family_ok or _is_loopback(address)):
+            raise NetworkBlocked(f"test tried to open a network connection to {address!r}")
+
+    def connect(self, address):
+        guard(address)
+        return real_connect(self, address)
+
+    def connect_ex(self, address):
+        guard(address)
+        return real_connect_ex(self, address)
+
+    def getaddrinfo(host, *args, **kwargs):
+        if not _is_loopback((host,)):
+            raise NetworkBlocked(f"test tried to resolve {host!r}")
+        return real_getaddrinfo(host, *args, **kwargs)
+
+    real_getaddrinfo = socket.getaddrinfo
+    monkeypatch.setattr(socket.socket, "connect", connect)
+    monkeypatch.setattr(socket.socket, "connect_ex", connect_ex)
+    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
+
+
 TINY_BERT = dict(
     vocab_size=len(SPECIAL) + len(WORDS),
     hidden_size=32,
