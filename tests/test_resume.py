@@ -1,0 +1,142 @@
+"""Resume after a kill: the resumed run ends exactly where an uninterrupted one does.
+
+Dropout is on (LoRA dropout 0.1 and BERT's own), so an exact match needs the RNG state, the
+optimizer, the scheduler, the data position and the early-stopping state all restored.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+from safetensors.torch import load_file
+
+import peftgov
+from peftgov import checkpoint
+
+
+def _recipe(make_recipe, tmp_path: Path, run: str) -> dict:
+    r = make_recipe(
+        tmp_path,
+        method={"name": "lora", "dropout": 0.1},
+        **{
+            "train.max_steps": 16,
+            "train.batch_size": 8,
+            "train.eval_every": 8,
+            "train.checkpoint_every": 2,
+            "train.lr": 1e-2,
+            "train.log_every": 1,
+            "output.dir": str(tmp_path / run),
+        },
+    )
+    return r
+
+
+def _losses(run_dir: Path) -> list[float]:
+    lines = [json.loads(x) for x in (run_dir / "log.jsonl").read_text().splitlines()]
+    return [x["loss"] for x in lines if "loss" in x]
+
+
+def _same_adapter(a: Path, b: Path) -> None:
+    x = load_file(str(a / "adapter" / "adapter_model.safetensors"))
+    y = load_file(str(b / "adapter" / "adapter_model.safetensors"))
+    assert x.keys() == y.keys()
+    for k in x:
+        assert (x[k] == y[k]).all(), k
+
+
+def test_interrupted_run_resumes_bit_identically(make_recipe, tmp_path, monkeypatch, capsys):
+    full = peftgov.train(peftgov.load_recipe(_recipe(make_recipe, tmp_path, "a")), progress=False)
+
+    real_save = checkpoint.save
+
+    def save_then_die(run_dir, **kw):
+        real_save(run_dir, **kw)
+        if kw["state"]["step"] == 6:
+            raise KeyboardInterrupt  # stands in for the kill, right after a checkpoint
+
+    monkeypatch.setattr(checkpoint, "save", save_then_die)
+    recipe_b = peftgov.load_recipe(_recipe(make_recipe, tmp_path, "b"))
+    with pytest.raises(KeyboardInterrupt):
+        peftgov.train(recipe_b, progress=False)
+    run_b = tmp_path / "b"
+    assert (run_b / "RUNNING").is_file() and not (run_b / "metrics.json").exists()
+    monkeypatch.setattr(checkpoint, "save", real_save)
+
+    capsys.readouterr()
+    resumed = peftgov.train(recipe_b, progress=False)
+    assert "resuming" in "".join(capsys.readouterr())
+    assert _losses(run_b)[:6] == _losses(tmp_path / "a")[:6]
+    assert _losses(run_b)[6:] == _losses(tmp_path / "a")[6:]
+    assert resumed.metrics["test"] == full.metrics["test"]
+    assert resumed.metrics["eval_history"] == full.metrics["eval_history"]
+    _same_adapter(tmp_path / "a", run_b)
+    assert not (run_b / "checkpoint").exists() and not (run_b / "RUNNING").exists()
+
+
+def test_resume_refuses_a_different_recipe(make_recipe, tmp_path, monkeypatch):
+    real_save = checkpoint.save
+
+    def save_then_die(run_dir, **kw):
+        real_save(run_dir, **kw)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(checkpoint, "save", save_then_die)
+    raw = _recipe(make_recipe, tmp_path, "c")
+    with pytest.raises(KeyboardInterrupt):
+        peftgov.train(peftgov.load_recipe(raw), progress=False)
+    monkeypatch.setattr(checkpoint, "save", real_save)
+    raw["train"]["lr"] = 5e-3
+    with pytest.raises(peftgov.PeftgovError, match="different recipe"):
+        peftgov.train(peftgov.load_recipe(raw), progress=False)
+    # and asking to start afresh works
+    raw["output"]["resume"] = False
+    assert peftgov.train(peftgov.load_recipe(raw), progress=False).metrics["steps"] == 16
+
+
+@pytest.mark.slow
+def test_sigkill_then_same_command_resumes(make_recipe, tmp_path):
+    """The real thing: a training process killed with SIGKILL, then the same command again."""
+    raw_a = _recipe(make_recipe, tmp_path, "a")
+    raw_b = _recipe(make_recipe, tmp_path, "b")
+    for raw in (raw_a, raw_b):
+        # slow the run down enough to be killed mid-way: more, smaller steps
+        raw["train"].update(max_steps=40, batch_size=4, eval_every=20, checkpoint_every=1)
+    files = {}
+    for name, raw in (("a", raw_a), ("b", raw_b)):
+        files[name] = tmp_path / f"{name}.yaml"
+        files[name].write_text(yaml.safe_dump(raw))
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "OMP_NUM_THREADS": "1"}
+    cmd = [sys.executable, "-m", "peftgov", "train", "--quiet"]
+    subprocess.run(cmd + [str(files["a"])], check=True, env=env, capture_output=True)
+
+    proc = subprocess.Popen(cmd + [str(files["b"])], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    state = tmp_path / "b" / "checkpoint" / "state.json"
+    deadline = time.time() + 300
+    while time.time() < deadline:
+        try:
+            if json.loads(state.read_text())["step"] >= 10:
+                break
+        except (OSError, ValueError):
+            pass
+        if proc.poll() is not None:
+            pytest.fail("training finished before it could be killed")
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert not (tmp_path / "b" / "metrics.json").exists()
+
+    again = subprocess.run(cmd[:-1] + [str(files["b"])], env=env, capture_output=True, text=True)
+    assert again.returncode == 0, again.stderr[-2000:]
+    assert "resuming" in again.stderr + again.stdout
+    a = json.loads((tmp_path / "a" / "metrics.json").read_text())
+    b = json.loads((tmp_path / "b" / "metrics.json").read_text())
+    assert a["test"] == b["test"] and a["eval_history"] == b["eval_history"]
+    _same_adapter(tmp_path / "a", tmp_path / "b")
