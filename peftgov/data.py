@@ -169,3 +169,17 @@ def subsample(rows: list, limit: int | None, seed: int) -> list:
         return rows
     keep = set(random.Random(seed).sample(range(len(rows)), limit))
     return [r for i, r in enumerate(rows) if i in keep]
+
+
+def arrange_splits(splits: dict[str, list], specs: dict[str, Any], data: Any, seed: int) -> None:
+    """Shared by every task, in place: carve validation off train when the recipe has none
+    (seeded), then apply ``max_train_samples`` / ``max_eval_samples`` (seeded)."""
+    if "validation" not in splits:
+        splits["train"], splits["validation"] = carve_validation(
+            splits["train"], data.validation_fraction, seed
+        )
+        specs["validation"] = f"{data.train} (validation carve-out)"
+    splits["train"] = subsample(splits["train"], data.max_train_samples, seed)
+    for split in ("validation", "test"):
+        if split in splits:
+            splits[split] = subsample(splits[split], data.max_eval_samples, seed)

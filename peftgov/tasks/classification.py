@@ -15,7 +15,7 @@ import torch
 from datasets import Dataset
 
 from ..config import Recipe, TaskConfig, _require
-from ..data import Row, carve_validation, read_rows, require_columns, subsample
+from ..data import Row, arrange_splits, read_rows, require_columns
 from ..errors import DataError
 from ..metrics import classification_metrics
 from . import register
@@ -81,15 +81,7 @@ class Classification(Task):
         # The label set comes from the whole train file, before any subsampling: a smoke run
         # on a few rows must not turn a rare label into an "unknown label" error.
         labels = sorted({self._label(r, cfg.label_column) for r in splits["train"]})
-        if "validation" not in splits:
-            splits["train"], splits["validation"] = carve_validation(
-                splits["train"], d.validation_fraction, seed
-            )
-            specs["validation"] = f"{d.train} (validation carve-out)"
-        splits["train"] = subsample(splits["train"], d.max_train_samples, seed)
-        for split in ("validation", "test"):
-            if split in splits:
-                splits[split] = subsample(splits[split], d.max_eval_samples, seed)
+        arrange_splits(splits, specs, d, seed)
         return splits, specs, counts, labels
 
     @staticmethod

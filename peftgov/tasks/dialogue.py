@@ -45,7 +45,7 @@ import torch
 from datasets import Dataset
 
 from ..config import Recipe, TaskConfig, _require
-from ..data import carve_validation, read_rows, subsample
+from ..data import arrange_splits, read_rows, subsample
 from ..errors import DataError, PeftgovError
 from ..metrics.generation import generation_metrics
 from . import register
@@ -319,15 +319,7 @@ class Dialogue(Task):
         counts: dict[str, int] = {}
         specs = {"train": d.train, "validation": d.validation, "test": d.test}
         splits = {split: self._read(spec, recipe, counts) for split, spec in specs.items() if spec}
-        if "validation" not in splits:
-            splits["train"], splits["validation"] = carve_validation(
-                splits["train"], d.validation_fraction, seed
-            )
-            specs["validation"] = f"{d.train} (validation carve-out)"
-        splits["train"] = subsample(splits["train"], d.max_train_samples, seed)
-        for split in ("validation", "test"):
-            if split in splits:
-                splits[split] = subsample(splits[split], d.max_eval_samples, seed)
+        arrange_splits(splits, specs, d, seed)
         return splits, specs, counts
 
     def _encode(

@@ -36,14 +36,7 @@ from datasets import Dataset
 
 from ..config import Recipe, TaskConfig, _require
 from ..conll import Sentence, bio_error, is_bio_tag, read_conll, strip_position
-from ..data import (
-    carve_validation,
-    detect_format,
-    read_rows,
-    require_columns,
-    resolve_path,
-    subsample,
-)
+from ..data import arrange_splits, detect_format, read_rows, require_columns, resolve_path
 from ..errors import DataError, PeftgovError
 from ..metrics.ner import ner_metrics
 from . import register
@@ -355,15 +348,7 @@ class Ner(Task):
         # Labels from the whole train file, before any carve-out or max_train_samples: a smoke
         # run on a sample must not turn a rare type into an "unknown tag" in validation.
         labels = label_set(splits["train"])
-        if "validation" not in splits:
-            splits["train"], splits["validation"] = carve_validation(
-                splits["train"], d.validation_fraction, seed
-            )
-            specs["validation"] = f"{d.train} (validation carve-out)"
-        splits["train"] = subsample(splits["train"], d.max_train_samples, seed)
-        for split in ("validation", "test"):
-            if split in splits:
-                splits[split] = subsample(splits[split], d.max_eval_samples, seed)
+        arrange_splits(splits, specs, d, seed)
         if len(labels) < 3:
             raise DataError(specs["train"], "no entities in train (every tag is O)")
         datasets = {
