@@ -405,48 +405,50 @@ def run(recipe: Recipe, *, progress: bool = True) -> TrainResult:
         total=total_steps, initial=step, disable=not (progress and main), desc="train", dynamic_ncols=True
     )
     model.train()
-    while step < total_steps and not tracker.should_stop:
-        # The order of an epoch depends on (seed, epoch) only, so a resumed run sees the same
-        # batches. Accelerate's loader re-sets the epoch from its own counter: set both.
-        train_dl.set_epoch(epoch)
-        sampler.set_epoch(epoch)
-        loader = accelerator.skip_first_batches(train_dl, position) if position else train_dl
-        accelerator.step = position
-        for batch in loader:
-            position += 1
-            with accelerator.accumulate(model):
-                loss = model(**batch).loss
-                if not torch.isfinite(loss.detach()):
-                    raise NonFiniteLoss(
-                        f"{recipe.source}: loss became {loss.item()} at step {step + 1} "
-                        "(lower train.lr, or check the data); the last checkpoint is kept"
-                    )
-                accelerator.backward(loss)
-                if accelerator.sync_gradients and tc.max_grad_norm:
-                    accelerator.clip_grad_norm_(trainable_params, tc.max_grad_norm)
-                optimizer.step()
-                optimizer.zero_grad(set_to_none=True)
-            samples += batch["input_ids"].shape[0]
-            tokens += task.tokens_in(batch)
-            if not accelerator.sync_gradients:
-                continue
-            scheduler.step()  # once per optimizer step
-            step += 1
-            bar.update(1)
-            if step % tc.log_every == 0 or step == total_steps:
-                lr = scheduler.get_last_lr()[0]
-                bar.set_postfix(loss=f"{loss.item():.4f}", lr=f"{lr:.2e}")
-                log({"step": step, "epoch": epoch, "loss": loss.item(), "lr": lr})
-            if tc.eval_every and step % tc.eval_every == 0:
-                validate()
-            elif tc.checkpoint_every and step % tc.checkpoint_every == 0:
-                save_checkpoint()
-            if step >= total_steps or tracker.should_stop:
-                break
-        if tc.eval_every is None or (step >= total_steps and step % tc.eval_every):
-            validate()  # end of each epoch, or the final partial interval
-        epoch, position = epoch + 1, 0
-    bar.close()
+    try:
+        while step < total_steps and not tracker.should_stop:
+            # The order of an epoch depends on (seed, epoch) only, so a resumed run sees the same
+            # batches. Accelerate's loader re-sets the epoch from its own counter: set both.
+            train_dl.set_epoch(epoch)
+            sampler.set_epoch(epoch)
+            loader = accelerator.skip_first_batches(train_dl, position) if position else train_dl
+            accelerator.step = position
+            for batch in loader:
+                position += 1
+                with accelerator.accumulate(model):
+                    loss = model(**batch).loss
+                    if not torch.isfinite(loss.detach()):
+                        raise NonFiniteLoss(
+                            f"{recipe.source}: loss became {loss.item()} at step {step + 1} "
+                            "(lower train.lr, or check the data); the last checkpoint is kept"
+                        )
+                    accelerator.backward(loss)
+                    if accelerator.sync_gradients and tc.max_grad_norm:
+                        accelerator.clip_grad_norm_(trainable_params, tc.max_grad_norm)
+                    optimizer.step()
+                    optimizer.zero_grad(set_to_none=True)
+                samples += batch["input_ids"].shape[0]
+                tokens += task.tokens_in(batch)
+                if not accelerator.sync_gradients:
+                    continue
+                scheduler.step()  # once per optimizer step
+                step += 1
+                bar.update(1)
+                if step % tc.log_every == 0 or step == total_steps:
+                    lr = scheduler.get_last_lr()[0]
+                    bar.set_postfix(loss=f"{loss.item():.4f}", lr=f"{lr:.2e}")
+                    log({"step": step, "epoch": epoch, "loss": loss.item(), "lr": lr})
+                if tc.eval_every and step % tc.eval_every == 0:
+                    validate()
+                elif tc.checkpoint_every and step % tc.checkpoint_every == 0:
+                    save_checkpoint()
+                if step >= total_steps or tracker.should_stop:
+                    break
+            if tc.eval_every is None or (step >= total_steps and step % tc.eval_every):
+                validate()  # end of each epoch, or the final partial interval
+            epoch, position = epoch + 1, 0
+    finally:
+        bar.close()  # an error message must not land on the progress bar's line
     train_time = elapsed_before + time.perf_counter() - start - eval_time
 
     # ---- best state, test, artifacts

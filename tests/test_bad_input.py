@@ -1,0 +1,244 @@
+"""Bad input everywhere gets one line naming the file and the key or line, exit code 2, no
+traceback, and nothing previously written is lost. Plus property-based tests: random bytes to
+the data readers and random YAML to the recipe loader may only ever produce clean errors.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+import yaml
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import peftgov
+from peftgov.cli import main
+from peftgov.config import load_recipe
+from peftgov.data import read_rows
+from peftgov.errors import DataError, PeftgovError, RecipeError
+
+
+def _run_cli(args: list[str], capsys) -> tuple[int, str]:
+    rc = main(args)
+    out = capsys.readouterr()
+    return rc, out.err
+
+
+def _assert_clean(rc: int, err: str, *needles: str) -> None:
+    assert rc == 2, err
+    assert "Traceback" not in err
+    lines = [line for line in err.splitlines() if line.startswith("peftgov: error:")]
+    assert len(lines) == 1, err
+    for needle in needles:
+        assert needle in lines[0], (needle, lines[0])
+
+
+# --------------------------------------------------------------------------- data files
+
+DATA_CASES = {
+    # name: (file name, bytes, dotted task overrides, expected fragments of the message)
+    "empty file": ("train.csv", b"", {}, ["train.csv", "empty"]),
+    "non-utf8": ("train.csv", b"text,label\nok,water\nbad \xff\xfe,tax\n", {}, ["train.csv:3", "UTF-8"]),
+    "missing column": ("train.csv", b"body,label\nx,water\n", {}, ["train.csv", "'text'"]),
+    "wrong column count": ("train.csv", b"text,label\na,water\nb,tax,extra\n", {}, ["train.csv:3", "columns"]),
+    "empty text": ("train.jsonl", b'{"text": "a", "label": "w"}\n{"text": "", "label": "t"}\n', {}, ["train.jsonl:2", "text"]),
+    "missing label": ("train.jsonl", b'{"text": "a", "label": "w"}\n{"text": "b"}\n', {}, ["train.jsonl:2", "label"]),
+    "bad json line": ("train.jsonl", b'{"text": "a", "label": "w"}\n{"text": \n', {}, ["train.jsonl:2", "JSON"]),
+    "json not object": ("train.jsonl", b'{"text": "a", "label": "w"}\n[1, 2]\n', {}, ["train.jsonl:2", "object"]),
+    "one label only": ("train.jsonl", b'{"text": "a", "label": "w"}\n{"text": "b", "label": "w"}\n', {}, ["train.jsonl", "2 labels"]),
+    "conll one column": ("train.conll", b"EU B-ORG\nrejects\n", {"task.name": "ner"}, ["train.conll:2"]),
+    "conll bad tag": ("train.conll", b"EU X-ORG\nrejects O\n", {"task.name": "ner"}, ["train.conll:1", "X-ORG"]),
+}
+
+
+@pytest.mark.parametrize("case", sorted(DATA_CASES))
+def test_bad_data_file(case, tmp_path, capsys, tiny_bert_dir, toy_data):
+    name, payload, extra, needles = DATA_CASES[case]
+    bad = tmp_path / name
+    bad.write_bytes(payload)
+    recipe = {
+        "model": {"name": str(tiny_bert_dir)},
+        "data": {"train": str(bad), "validation": str(toy_data["validation"])},
+        "train": {"max_steps": 1},
+        "output": {"dir": str(tmp_path / "run")},
+    }
+    if extra.get("task.name") == "ner":
+        recipe["task"] = {"name": "ner"}
+        recipe["data"]["validation"] = str(bad)
+    path = tmp_path / "recipe.yaml"
+    path.write_text(yaml.safe_dump(recipe))
+    rc, err = _run_cli(["train", str(path)], capsys)
+    _assert_clean(rc, err, *needles)
+
+
+def test_label_only_in_test(tmp_path, capsys, tiny_bert_dir, toy_data):
+    test = tmp_path / "test.jsonl"
+    test.write_text('{"text": "pipe leak", "label": "water"}\n{"text": "noise", "label": "parks"}\n')
+    path = tmp_path / "recipe.yaml"
+    path.write_text(yaml.safe_dump({
+        "model": {"name": str(tiny_bert_dir)},
+        "data": {"train": str(toy_data["train"]), "test": str(test)},
+        "output": {"dir": str(tmp_path / "run")},
+    }))
+    rc, err = _run_cli(["train", str(path)], capsys)
+    _assert_clean(rc, err, "test.jsonl:2", "'parks'")
+
+
+# --------------------------------------------------------------------------- recipes
+
+RECIPE_CASES = {
+    "unknown method": ({"method": {"name": "magic"}}, ["method.name", "magic"]),
+    "unknown task": ({"task": {"name": "poetry"}}, ["task.name", "poetry"]),
+    "negative lr": ({"train": {"lr": -1.0}}, ["train.lr", "positive"]),
+    "string epochs": ({"train": {"epochs": "three"}}, ["train.epochs"]),
+    "unknown key": ({"train": {"learning_rate": 1.0}}, ["train.learning_rate", "unknown key"]),
+    "missing data file": ({"data": {"train": "/nonexistent/train.csv"}}, ["/nonexistent/train.csv", "not found"]),
+    "missing model folder": ({"model": {"name": "./no/such/model"}}, ["model.name", "not found"]),
+    "lora rank zero": ({"method": {"name": "lora", "r": 0}}, ["method.r"]),
+    "bad precision value": ({"data": {"on_bad_row": "ignore"}}, ["data.on_bad_row"]),
+}
+
+
+@pytest.mark.parametrize("case", sorted(RECIPE_CASES))
+def test_bad_recipe(case, tmp_path, capsys, tiny_bert_dir, toy_data):
+    change, needles = RECIPE_CASES[case]
+    recipe = {
+        "model": {"name": str(tiny_bert_dir)},
+        "data": {"train": str(toy_data["train"])},
+        "output": {"dir": str(tmp_path / "run")},
+    }
+    for section, values in change.items():
+        recipe.setdefault(section, {}).update(values)
+    path = tmp_path / "recipe.yaml"
+    path.write_text(yaml.safe_dump(recipe))
+    rc, err = _run_cli(["train", str(path)], capsys)
+    _assert_clean(rc, err, *needles)
+
+
+# --------------------------------------------------------------------------- run directories
+
+
+@pytest.fixture(scope="module")
+def finished_run(tmp_path_factory, make_recipe):
+    tmp = tmp_path_factory.mktemp("finished")
+    raw = make_recipe(tmp, **{"train.max_steps": 4})
+    return peftgov.train(peftgov.load_recipe(raw), progress=False).run_dir
+
+
+def test_finished_run_is_never_overwritten(finished_run, tmp_path, capsys):
+    before = (finished_run / "metrics.json").read_bytes()
+    recipe = finished_run / "recipe.yaml"
+    rc, err = _run_cli(["train", str(recipe)], capsys)
+    _assert_clean(rc, err, "finished run", "output.overwrite")
+    assert (finished_run / "metrics.json").read_bytes() == before
+
+
+def test_corrupted_adapter_is_refused(finished_run, tmp_path, capsys):
+    run = tmp_path / "run"
+    shutil.copytree(finished_run, run)
+    weights = run / "adapter" / "adapter_model.safetensors"
+    weights.write_bytes(weights.read_bytes()[:100])  # truncated
+    rc, err = _run_cli(["predict", str(run), "--text", "pipe leak"], capsys)
+    _assert_clean(rc, err, str(run / "adapter"))
+
+
+def test_adapter_of_another_backbone_is_refused(finished_run, tmp_path, capsys):
+    run = tmp_path / "run"
+    shutil.copytree(finished_run, run)
+    saved = json.loads((run / "backbone.json").read_text())
+    saved["weights_sha256"] = "0" * 64  # as if trained on other weights
+    (run / "backbone.json").write_text(json.dumps(saved))
+    rc, err = _run_cli(["eval", str(run)], capsys)
+    _assert_clean(rc, err, "another backbone", "weights_sha256")
+
+
+def test_unfinished_run_is_refused_for_predict(finished_run, tmp_path, capsys):
+    run = tmp_path / "run"
+    shutil.copytree(finished_run, run)
+    (run / "metrics.json").unlink()
+    rc, err = _run_cli(["predict", str(run), "--text", "x"], capsys)
+    _assert_clean(rc, err, "did not finish")
+
+
+def test_predict_input_file_with_bad_line(finished_run, tmp_path, capsys):
+    inputs = tmp_path / "in.jsonl"
+    inputs.write_text('{"text": "pipe leak"}\n{"txt": "oops"}\n')
+    rc, err = _run_cli(["predict", str(finished_run), "--input", str(inputs)], capsys)
+    _assert_clean(rc, err, "in.jsonl:2", "'text'")
+
+
+def test_non_finite_loss_stops_naming_the_step(make_recipe, tmp_path, capsys):
+    raw = make_recipe(tmp_path, method={"name": "full"}, **{"train.lr": 1e30, "train.max_grad_norm": None, "train.max_steps": 20})
+    path = tmp_path / "recipe.yaml"
+    path.write_text(yaml.safe_dump(raw))
+    rc, err = _run_cli(["train", str(path)], capsys)
+    _assert_clean(rc, err, "loss became", "at step")
+    assert not (tmp_path / "run" / "metrics.json").exists()
+
+
+# --------------------------------------------------------------------------- properties
+
+FAST = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+
+
+@FAST
+@given(payload=st.binary(max_size=400), suffix=st.sampled_from([".csv", ".tsv", ".jsonl"]))
+def test_readers_accept_rows_or_raise_data_error(tmp_path_factory, payload, suffix):
+    path = tmp_path_factory.mktemp("fuzz") / f"f{suffix}"
+    path.write_bytes(payload)
+    try:
+        rows = read_rows(str(path))
+    except DataError as exc:
+        assert str(path) in str(exc)
+    else:
+        assert rows and all(r.line >= 1 for r in rows)
+
+
+@FAST
+@given(payload=st.binary(max_size=300))
+def test_conll_reader_accepts_or_raises_data_error(tmp_path_factory, payload):
+    from peftgov.conll import read_conll
+
+    path = tmp_path_factory.mktemp("fuzz") / "f.conll"
+    path.write_bytes(payload)
+    try:
+        read_conll(str(path), strip_position_digit=False, skip=False, counts={})
+    except DataError as exc:
+        assert str(path) in str(exc)
+
+
+yaml_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20),
+    lambda children: st.lists(children, max_size=3)
+    | st.dictionaries(st.text(max_size=12), children, max_size=4),
+    max_leaves=12,
+)
+sections = st.sampled_from(["model", "data", "task", "method", "train", "output", "extra"])
+keys = st.sampled_from(["name", "train", "lr", "epochs", "r", "batch_size", "dir", "variant", "x"])
+
+
+@FAST
+@given(
+    raw=st.dictionaries(sections, st.dictionaries(keys, yaml_values, max_size=4) | yaml_values, max_size=5)
+)
+def test_recipe_loader_accepts_or_raises_recipe_error(tmp_path_factory, raw):
+    path = tmp_path_factory.mktemp("fuzz") / "r.yaml"
+    path.write_text(yaml.safe_dump(raw))
+    try:
+        load_recipe(path)
+    except RecipeError as exc:
+        assert str(path) in str(exc)
+
+
+@FAST
+@given(text=st.text(max_size=200))
+def test_recipe_loader_on_arbitrary_text(tmp_path_factory, text):
+    path = tmp_path_factory.mktemp("fuzz") / "r.yaml"
+    path.write_text(text, encoding="utf-8")
+    try:
+        load_recipe(path)
+    except PeftgovError as exc:
+        assert str(path) in str(exc)
