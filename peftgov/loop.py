@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import resource
 import time
 from dataclasses import dataclass, field
@@ -108,6 +109,13 @@ def peak_memory_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux reports KiB
 
 
+def use_cpu() -> bool:
+    """Run on the CPU when there is no GPU or ACCELERATE_USE_CPU is set. Accelerate only
+    forms a multi-process CPU group (gloo, e.g. under torchrun) when told ``cpu=True``."""
+    flag = os.environ.get("ACCELERATE_USE_CPU", "").lower() in ("1", "true", "yes")
+    return flag or not torch.cuda.is_available()
+
+
 def cpu_has_native_bf16() -> bool:
     """AVX-512 BF16 or AMX: only there is CPU bf16 autocast faster than fp32 (on AVX2-only
     CPUs it is emulated and several times slower)."""
@@ -142,7 +150,10 @@ def evaluate(
             size = torch.tensor([r.shape[0]], device=r.device)
             loss = out["loss"].detach().float().reshape(1) * size
             p, r = accelerator.gather_for_metrics((p, r))
-            loss, size = accelerator.gather_for_metrics((loss, size))
+            # One (loss x size, size) pair per process: plain gather (gather_for_metrics would
+            # treat them as samples and cut them). In multi-process runs the last batch's
+            # padding duplicates (at most processes - 1 examples) count in the loss only.
+            loss, size = accelerator.gather((loss, size))
             preds += p.tolist()
             refs += r.tolist()
             loss_sum += float(loss.sum())
@@ -255,8 +266,17 @@ def run(recipe: Recipe, *, progress: bool = True) -> TrainResult:
     from transformers import get_linear_schedule_with_warmup
 
     tc = recipe.train
-    micro, accum = _batch_shape(recipe, PartialState().num_processes)
-    accelerator = Accelerator(gradient_accumulation_steps=accum)
+    cpu = use_cpu()
+    micro, accum = _batch_shape(recipe, PartialState(cpu=cpu).num_processes)
+    from accelerate.utils import DataLoaderConfiguration
+
+    # The sampler builds global micro-batches (micro x processes) and Accelerate splits each
+    # across the processes, so every optimizer step sees the same examples on 1 or N processes.
+    accelerator = Accelerator(
+        gradient_accumulation_steps=accum,
+        cpu=cpu,
+        dataloader_config=DataLoaderConfiguration(split_batches=True),
+    )
     main = accelerator.is_main_process
     run_dir = recipe.run_dir()
     if (run_dir / artifacts.METRICS).is_file() and not recipe.output.overwrite:
@@ -282,7 +302,7 @@ def run(recipe: Recipe, *, progress: bool = True) -> TrainResult:
 
     sampler = LengthGroupedBatchSampler(
         [len(x) for x in prepared.train["input_ids"]],
-        micro,
+        micro * accelerator.num_processes,
         seed=tc.seed,
         group_by_length=tc.group_by_length,
     )

@@ -60,7 +60,9 @@ def evaluate_run(run_dir: str | Path, split: str = "test", data: str | None = No
         if data is None:
             raise ArtifactError(f"{run_dir}: the recipe has no {split!r} file; pass --data FILE")
     dataset = run.task.prepare_file(data, run.recipe, run.tokenizer, run.state)
-    accelerator = Accelerator()
+    from .loop import use_cpu
+
+    accelerator = Accelerator(cpu=use_cpu())
     loader = accelerator.prepare(
         make_loader(dataset, run.task, run.tokenizer, batch_size=run.recipe.train.eval_batch_size)
     )

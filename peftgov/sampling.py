@@ -46,6 +46,9 @@ class LengthGroupedBatchSampler(Sampler[list[int]]):
             chunk = sorted(order[start : start + span], key=lambda i: -self.lengths[i])
             batches += [chunk[i : i + self.batch_size] for i in range(0, len(chunk), self.batch_size)]
         rng.shuffle(batches)
+        # The one short batch goes last: Accelerate's batch sharding (multi-process) assumes
+        # only the final batch can be short and would drop a short batch met earlier.
+        batches.sort(key=lambda b: len(b) < self.batch_size)
         return batches
 
     def __iter__(self) -> Iterator[list[int]]:
