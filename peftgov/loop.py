@@ -516,12 +516,14 @@ def run(recipe: Recipe, *, progress: bool = True) -> TrainResult:
     if main:
         method.save(unwrapped, run_dir)
         tokenizer.save_pretrained(run_dir / "tokenizer")
+        # Only what the method saved: the run directory's bookkeeping, the tokenizer and the
+        # resume checkpoint (removed once metrics.json is written) are not the artifact.
+        bookkeeping = {
+            "tokenizer", artifacts.LOG, artifacts.RECIPE, artifacts.TASK_STATE,
+            artifacts.MARKER, artifacts.BACKBONE, checkpoint.DIR, f"{checkpoint.DIR}.tmp",
+        }
         metrics["artifact_bytes"] = sum(
-            artifacts.dir_bytes(p)
-            for p in run_dir.iterdir()
-            if p.name
-            not in {"tokenizer", artifacts.LOG, artifacts.RECIPE, artifacts.TASK_STATE,
-                    artifacts.MARKER, artifacts.BACKBONE}
+            artifacts.dir_bytes(p) for p in run_dir.iterdir() if p.name not in bookkeeping
         )
         log_file.close()
         artifacts.finish_run(run_dir, metrics)

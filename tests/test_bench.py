@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import json
+import time
 import math
 import sys
 from pathlib import Path
@@ -395,12 +396,27 @@ def test_interrupt_is_recorded_and_stops_the_suite(tmp_path, make_recipe, monkey
         tmp_path / "s.yaml", runs_dir=str(tmp_path / "out"), recipes=[path],
         methods=["lora", "bitfit"], seeds=[0],
     ))
-    timer = threading.Timer(2.0, _thread.interrupt_main)  # Ctrl-C while the first run waits
-    timer.start()
+    log = tmp_path / "out/logs/toy-lora-seed0.log"
+    done = threading.Event()
+
+    def ctrl_c_once_the_first_run_waits() -> None:
+        # Not a fixed delay: under load the suite's set-up can outlast any timer, and the
+        # Ctrl-C must arrive while the first run's subprocess is being waited on.
+        deadline = time.time() + 60
+        while not done.is_set() and time.time() < deadline:
+            # the child's own output line (the log's first line, the command, says it too)
+            if log.is_file() and "\nsleeping" in log.read_text(errors="replace"):
+                _thread.interrupt_main()
+                return
+            time.sleep(0.05)
+
+    watcher = threading.Thread(target=ctrl_c_once_the_first_run_waits, daemon=True)
+    watcher.start()
     try:
         assert harness.run_suite(suite, report=True) == 130
     finally:
-        timer.cancel()
+        done.set()
+        watcher.join(timeout=5)
     failed = json.loads((tmp_path / "out/failed/toy-lora-seed0.json").read_text())
     assert failed["status"] == "interrupted" and failed["wall_time_s"] < 30
     assert not (tmp_path / "out/logs/toy-bitfit-seed0.log").exists()  # the suite stopped

@@ -214,7 +214,15 @@ def test_metrics_json_is_complete_and_consistent(trained):
     assert m["seed"] == 0
     assert m["trainable_pct"] == pytest.approx(100 * m["trainable_params"] / m["total_params"])
     assert 0 < m["trainable_params"] <= m["total_params"]
-    assert m["artifact_bytes"] > 0
+    # artifact_bytes is exactly what the method saved (not the checkpoint, log or tokenizer)
+    saved = [result.run_dir / n for n in ("adapter", "model", "trainable.safetensors", "method.json")]
+    on_disk = sum(
+        f.stat().st_size
+        for p in saved
+        if p.exists()
+        for f in ([p] if p.is_file() else [x for x in p.rglob("*") if x.is_file()])
+    )
+    assert m["artifact_bytes"] == on_disk > 0
     assert m["train_time_s"] > 0 and m["train_samples_per_s"] > 0 and m["train_tokens_per_s"] > 0
     assert m["peak_memory_mb"] > 0
     for split in ("eval", "test", "test_before"):
