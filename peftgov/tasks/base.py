@@ -29,6 +29,21 @@ class Prepared:
     notes: list[str] = field(default_factory=list)
     """Human-readable remarks (rows skipped, sequences truncated) for the log and metrics."""
 
+    @classmethod
+    def from_splits(
+        cls, datasets: dict[str, Dataset], state: dict[str, Any], counts: dict[str, int],
+        notes: list[str],
+    ) -> "Prepared":
+        """Bundle tokenised splits; the state gains ``counts`` plus each split's row count."""
+        rows = {f"{k}_rows": len(v) for k, v in datasets.items()}
+        return cls(
+            train=datasets["train"],
+            validation=datasets["validation"],
+            test=datasets.get("test"),
+            state={**state, "counts": {**counts, **rows}},
+            notes=notes,
+        )
+
 
 class Task:
     name: ClassVar[str]

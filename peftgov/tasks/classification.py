@@ -128,17 +128,8 @@ class Classification(Task):
             split: self._encode(rows, specs[split], recipe, tokenizer, labels, counts)
             for split, rows in splits.items()
         }
-        state = {
-            "labels": labels,
-            "counts": {**counts, **{f"{k}_rows": len(v) for k, v in datasets.items()}},
-        }
-        return Prepared(
-            train=datasets["train"],
-            validation=datasets["validation"],
-            test=datasets.get("test"),
-            state=state,
-            notes=describe_counts(counts, recipe.task.max_length),
-        )
+        notes = describe_counts(counts, recipe.task.max_length)
+        return Prepared.from_splits(datasets, {"labels": labels}, counts, notes)
 
     def prepare_file(self, spec, recipe, tokenizer, state) -> Dataset:
         counts: dict[str, int] = {}

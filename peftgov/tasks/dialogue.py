@@ -397,15 +397,8 @@ class Dialogue(Task):
             "system_prompt": systems.most_common(1)[0][0] if systems else cfg.system_prompt,
             "end_of_turn_id": eots.most_common(1)[0][0] if eots else None,
             "chat_template": template,
-            "counts": {**counts, **{f"{k}_rows": len(v) for k, v in datasets.items()}},
         }
-        return Prepared(
-            train=datasets["train"],
-            validation=datasets["validation"],
-            test=datasets.get("test"),
-            state=state,
-            notes=self._notes(counts, cfg),
-        )
+        return Prepared.from_splits(datasets, state, counts, self._notes(counts, cfg))
 
     def prepare_file(self, spec, recipe, tokenizer, state) -> Dataset:
         ensure_chat_template(tokenizer)

@@ -360,15 +360,8 @@ class Ner(Task):
         state = {
             "labels": labels,
             "entity_types": sorted({lab[2:] for lab in labels if lab != "O"}),
-            "counts": {**counts, **{f"{k}_rows": len(v) for k, v in datasets.items()}},
         }
-        return Prepared(
-            train=datasets["train"],
-            validation=datasets["validation"],
-            test=datasets.get("test"),
-            state=state,
-            notes=self._notes(counts, recipe.task, tokenizer),
-        )
+        return Prepared.from_splits(datasets, state, counts, self._notes(counts, recipe.task, tokenizer))
 
     def prepare_file(self, spec, recipe, tokenizer, state) -> Dataset:
         counts: dict[str, int] = {}
