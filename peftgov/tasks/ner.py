@@ -361,7 +361,8 @@ class Ner(Task):
             "labels": labels,
             "entity_types": sorted({lab[2:] for lab in labels if lab != "O"}),
         }
-        return Prepared.from_splits(datasets, state, counts, self._notes(counts, recipe.task, tokenizer))
+        notes = self._notes(counts, recipe.task, tokenizer)
+        return Prepared.from_splits(datasets, state, counts, notes)
 
     def prepare_file(self, spec, recipe, tokenizer, state) -> Dataset:
         counts: dict[str, int] = {}
