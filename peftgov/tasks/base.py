@@ -96,6 +96,15 @@ class Task:
         return int(batch["attention_mask"].sum()) if "attention_mask" in batch else 0
 
 
+def label_head_kwargs(labels: list[str]) -> dict[str, Any]:
+    """``from_pretrained`` arguments for a head over ``labels`` (names saved in the config)."""
+    return {
+        "num_labels": len(labels),
+        "id2label": dict(enumerate(labels)),
+        "label2id": {lab: i for i, lab in enumerate(labels)},
+    }
+
+
 def describe_counts(counts: dict[str, int], max_length: int) -> list[str]:
     """Human-readable notes for what data preparation dropped or cut."""
     notes = []

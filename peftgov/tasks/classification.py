@@ -19,7 +19,7 @@ from ..data import Row, arrange_splits, read_rows, require_columns
 from ..errors import DataError
 from ..metrics import classification_metrics
 from . import register
-from .base import Prepared, Task, describe_counts
+from .base import Prepared, Task, describe_counts, label_head_kwargs
 
 
 @dataclass(frozen=True)
@@ -143,14 +143,8 @@ class Classification(Task):
 
         from ..backbones import load_model
 
-        labels = state["labels"]
         model = load_model(
-            AutoModelForSequenceClassification,
-            path,
-            recipe.model,
-            num_labels=len(labels),
-            id2label=dict(enumerate(labels)),
-            label2id={lab: i for i, lab in enumerate(labels)},
+            AutoModelForSequenceClassification, path, recipe.model, **label_head_kwargs(state["labels"])
         )
         if model.config.pad_token_id is None:
             # Decoder backbones pool the last non-pad token: they need to know the pad id.

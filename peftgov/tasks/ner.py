@@ -40,7 +40,7 @@ from ..data import arrange_splits, detect_format, read_rows, require_columns, re
 from ..errors import DataError, PeftgovError
 from ..metrics.ner import ner_metrics
 from . import register
-from .base import Prepared, Task, describe_counts
+from .base import Prepared, Task, describe_counts, label_head_kwargs
 
 IGNORE = -100
 MODEL_INPUTS = ("input_ids", "attention_mask", "token_type_ids")
@@ -377,14 +377,11 @@ class Ner(Task):
 
         from ..backbones import load_model
 
-        labels = state["labels"]
         return load_model(
             AutoModelForTokenClassification,
             path,
             recipe.model,
-            num_labels=len(labels),
-            id2label=dict(enumerate(labels)),
-            label2id={lab: i for i, lab in enumerate(labels)},
+            **label_head_kwargs(state["labels"]),
         )
 
     def collator(self, tokenizer):
