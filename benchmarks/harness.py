@@ -762,6 +762,8 @@ def run_suite(
                 print(f"    recipe error: {r.error}", file=out)
         return 0
     runner.git = git_info()
+    if todo:
+        ensure_peak()
     failed = 0
     width = max((len(r.id) for r in runs), default=0)
     # SIGTERM (a scheduler, `kill`) stops the current run and records it, as Ctrl-C does: the
@@ -818,6 +820,39 @@ def write_suite_report(suite: Suite) -> Path:
     return write_report(suite.runs_dir, suite=suite.name, notes=suite.notes, pending=pending)
 
 
+def ensure_peak() -> None:
+    """Measure the matmul peak once per machine and thread count (runs then report MFU)."""
+    from peftgov import perf
+
+    key = perf.device_key()
+    if perf.load_peak(key) is None:
+        peak = perf.measure_peak()
+        perf.save_peak(key, peak)
+        print(f"peak {key}: " + ", ".join(f"{k} {v / 1e9:.1f} GFLOP/s" for k, v in peak.items()))
+
+
+def measure_peaks(threads: str | None, out: str | None) -> int:
+    import torch
+
+    from peftgov import perf
+
+    counts = [int(x) for x in threads.split(",")] if threads else [torch.get_num_threads()]
+    table = json.loads(Path(out).read_text()) if out and Path(out).is_file() else {}
+    for n in counts:
+        torch.set_num_threads(n)
+        key = perf.device_key()
+        peak = perf.measure_peak()
+        perf.save_peak(key, peak)
+        table[key] = peak
+        print(f"{key}: " + ", ".join(f"{k} {v / 1e9:.1f} GFLOP/s" for k, v in peak.items()))
+    print(f"saved to {perf.peak_cache()}")
+    if out:
+        Path(out).parent.mkdir(parents=True, exist_ok=True)
+        Path(out).write_text(json.dumps(table, indent=2) + "\n")
+        print(f"written: {out}")
+    return 0
+
+
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="python -m benchmarks", description="Run benchmark suites and write their reports."
@@ -833,6 +868,11 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("--timeout", type=float, help="seconds before a run is stopped as failed")
     r.add_argument("--runs-dir", help="results folder (default: the suite's runs_dir)")
     r.add_argument("--no-report", action="store_true", help="do not write the report after")
+    pk = sub.add_parser(
+        "peak", help="measure this machine's matmul peak FLOP/s (per dtype) for MFU figures"
+    )
+    pk.add_argument("--threads", help="comma-separated CPU thread counts (default: torch's)")
+    pk.add_argument("--out", help="also append the figures to this JSON file")
     rep = sub.add_parser("report", help="write REPORT.md, report.csv and plots from results")
     rep.add_argument("suite", help="suite YAML, or a results folder")
     rep.add_argument("--runs-dir", help="results folder (default: the suite's runs_dir)")
@@ -842,6 +882,8 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
+        if args.command == "peak":
+            return measure_peaks(args.threads, args.out)
         if args.command == "report" and Path(args.suite).is_dir():
             from .report import write_report
 

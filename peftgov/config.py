@@ -90,6 +90,10 @@ class TrainConfig:
     """Per-process batch per forward pass; accumulation = batch / (micro x processes)."""
     eval_batch_size: int = 64
     lr: float = 5e-4
+    head_lr: float | None = None
+    """Learning rate of the task head (classifier) when it should differ from ``lr``: a freshly
+    initialised head often needs far more than the ``1e-4`` that suits full fine-tuning of the
+    backbone. ``None`` trains the head at ``lr``."""
     weight_decay: float = 0.01
     warmup_ratio: float = 0.06
     max_grad_norm: float | None = 1.0
@@ -124,6 +128,7 @@ class TrainConfig:
         )
         _require(self.eval_batch_size > 0, "eval_batch_size", "must be positive")
         _require(self.lr > 0, "lr", "must be positive")
+        _require(self.head_lr is None or self.head_lr > 0, "head_lr", "must be positive")
         _require(self.weight_decay >= 0, "weight_decay", "must be >= 0")
         _require(0 <= self.warmup_ratio < 1, "warmup_ratio", "must be in [0, 1)")
         _require(

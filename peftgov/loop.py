@@ -16,6 +16,7 @@ import resource
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from collections.abc import Sequence
 from typing import Any
 
 import torch
@@ -23,7 +24,7 @@ from torch import nn
 from torch.utils.data import DataLoader
 from tqdm.auto import tqdm
 
-from . import artifacts, checkpoint
+from . import artifacts, checkpoint, perf
 from .backbones import fingerprint, load_tokenizer, resolve
 from .config import Recipe
 from .errors import PeftgovError, RecipeError
@@ -76,20 +77,43 @@ def restore_snapshot(model: nn.Module, snapshot: dict[str, torch.Tensor]) -> Non
             params[name].copy_(value)
 
 
-def build_optimizer(model: nn.Module, recipe: Recipe) -> torch.optim.Optimizer:
+def _in_head(name: str, head: Sequence[str]) -> bool:
+    """Whether parameter ``name`` lies in one of the ``head`` modules (peft wrappers included:
+    ``base_model.model.classifier.modules_to_save.default.weight`` is in ``classifier``)."""
+    parts = name.split(".")
+    return any(
+        parts[i : i + len(h.split("."))] == h.split(".")
+        for h in head
+        for i in range(len(parts))
+    )
+
+
+def build_optimizer(
+    model: nn.Module, recipe: Recipe, head: Sequence[str] = ()
+) -> torch.optim.Optimizer:
     """AdamW on trainable parameters only (frozen weights get no optimizer state); no weight
-    decay on biases and normalisation weights."""
-    decay, no_decay = [], []
+    decay on biases and normalisation weights; the task ``head`` at ``train.head_lr`` if set."""
+    lr, head_lr = recipe.train.lr, recipe.train.head_lr
+    buckets: dict[tuple[bool, bool], list[nn.Parameter]] = {}
     for name, p in model.named_parameters():
         if not p.requires_grad:
             continue
         is_norm = "norm" in name.lower() or name.endswith(".bias") or p.ndim < 2
-        (no_decay if is_norm else decay).append(p)
-    if not decay and not no_decay:
+        is_head = head_lr is not None and _in_head(name, head)
+        buckets.setdefault((is_head, is_norm), []).append(p)
+    if not buckets:
         raise PeftgovError(f"{recipe.source}: method {recipe.method.name!r} left nothing to train")
+    if head_lr is not None and not any(is_head for is_head, _ in buckets):
+        raise RecipeError(
+            recipe.source, "train.head_lr", f"no trainable task head found (looked for {list(head)})"
+        )
     groups = [
-        {"params": decay, "weight_decay": recipe.train.weight_decay},
-        {"params": no_decay, "weight_decay": 0.0},
+        {
+            "params": params,
+            "weight_decay": 0.0 if is_norm else recipe.train.weight_decay,
+            "lr": head_lr if is_head else lr,
+        }
+        for (is_head, is_norm), params in sorted(buckets.items())
     ]
     if recipe.train.optimizer == "adamw_8bit":
         try:
@@ -98,8 +122,8 @@ def build_optimizer(model: nn.Module, recipe: Recipe) -> torch.optim.Optimizer:
             raise RecipeError(
                 recipe.source, "train.optimizer", "adamw_8bit needs bitsandbytes installed"
             ) from None
-        return bnb.optim.AdamW8bit(groups, lr=recipe.train.lr)
-    return torch.optim.AdamW(groups, lr=recipe.train.lr)
+        return bnb.optim.AdamW8bit(groups, lr=lr)
+    return torch.optim.AdamW(groups, lr=lr)
 
 
 def peak_memory_mb() -> float:
@@ -318,7 +342,7 @@ def run(recipe: Recipe, *, progress: bool = True) -> TrainResult:
         if prepared.test is not None
         else None
     )
-    optimizer = build_optimizer(model, recipe)
+    optimizer = build_optimizer(model, recipe, task.head_modules(model))
     model, optimizer, train_dl, val_dl = accelerator.prepare(model, optimizer, train_dl, val_dl)
     if test_dl is not None:
         test_dl = accelerator.prepare(test_dl)
@@ -378,6 +402,17 @@ def run(recipe: Recipe, *, progress: bool = True) -> TrainResult:
     else:
         test_before = evaluate(model, test_dl, task, prepared.state, accelerator) if test_dl else None
         tracker.best_state = trainable_snapshot(accelerator.unwrap_model(model))
+    # FLOPs of one real forward + backward per position (for MFU), on the unwrapped model
+    first = task.collator(tokenizer)(
+        [prepared.train[i] for i in range(min(micro, len(prepared.train)))]
+    )
+    model.train()
+    flops_per_token = perf.train_flops_per_token(
+        accelerator.unwrap_model(model),
+        {k: v.to(accelerator.device) for k, v in first.items()},
+        accelerator.autocast(),
+    )
+
     eval_time = 0.0
     start = time.perf_counter()
 
@@ -501,6 +536,12 @@ def run(recipe: Recipe, *, progress: bool = True) -> TrainResult:
         "train_samples_per_s": samples_all / train_time if train_time else 0.0,
         "train_tokens_per_s": tokens_all / train_time if train_time else 0.0,
         "peak_memory_mb": peak_memory_mb(),
+        **perf.mfu_fields(
+            flops_per_token * tokens_all if flops_per_token is not None else None,
+            train_time,
+            accelerator.mixed_precision,
+            perf.device_key(accelerator.device),
+        ),
         "num_processes": accelerator.num_processes,
         "mixed_precision": accelerator.mixed_precision,
         "eval": tracker.best_metrics,

@@ -261,7 +261,23 @@ def main(argv=None) -> int:
             finally:
                 self.overhead_s += time.perf_counter() - tick
 
+    optimizers = (None, None)
+    if tc.head_lr is not None:
+        # What a Trainer user writes for a separate classifier learning rate: their own AdamW
+        # with two learning rates (Trainer still builds the linear warmup schedule over it).
+        groups: dict[tuple[bool, bool], list] = {}
+        for name, p in model.named_parameters():
+            if p.requires_grad:
+                key = ("classifier" in name.split("."), p.ndim < 2 or "norm" in name.lower())
+                groups.setdefault(key, []).append(p)
+        optimizers = (torch.optim.AdamW([
+            {"params": ps, "lr": tc.head_lr if head else tc.lr,
+             "weight_decay": 0.0 if no_decay else tc.weight_decay}
+            for (head, no_decay), ps in groups.items()
+        ], lr=tc.lr), None)
+
     trainer = TimedTrainer(
+        optimizers=optimizers,
         model=model,
         args=TrainingArguments(**kwargs),
         train_dataset=train,
