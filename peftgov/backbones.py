@@ -136,16 +136,29 @@ def quantization_kwargs(mode: str) -> dict[str, Any]:
         raise PeftgovError(
             "model.quantization needs bitsandbytes (pip install 'peftgov[quant]')"
         ) from None
+    # Task heads and the LM head stay in float: they are trained (or tied to the embeddings).
+    skip = ["classifier", "score", "lm_head"]
     if mode == "4bit":
         bnb = BitsAndBytesConfig(
             load_in_4bit=True,
             bnb_4bit_quant_type="nf4",
             bnb_4bit_use_double_quant=True,
-            bnb_4bit_compute_dtype=torch.bfloat16,
+            bnb_4bit_compute_dtype=kbit_compute_dtype(),
+            llm_int8_skip_modules=skip,
         )
     else:
-        bnb = BitsAndBytesConfig(load_in_8bit=True)
+        bnb = BitsAndBytesConfig(load_in_8bit=True, llm_int8_skip_modules=skip)
     return {"quantization_config": bnb}
+
+
+def kbit_compute_dtype() -> Any:
+    """What 4-bit layers dequantize to for their matmuls: bf16 on a GPU that has it, else fp16;
+    fp32 on CPU (bf16 matmul is emulated, and slow, on CPUs without AVX-512 BF16 / AMX)."""
+    import torch
+
+    if torch.cuda.is_available():
+        return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+    return torch.float32
 
 
 def freeze(model: nn.Module) -> None:

@@ -284,6 +284,28 @@ def _can_resume(recipe: Recipe, run_dir: Path) -> bool:
 # --------------------------------------------------------------------------- the loop
 
 
+# Methods that train the backbone's own (here quantized, so untrainable) weights.
+NO_KBIT_METHODS = {"full", "freeze"}
+
+
+def prepare_kbit(model: nn.Module, recipe: Recipe) -> nn.Module:
+    """QLoRA-style preparation of a 4-/8-bit backbone (peft's ``prepare_model_for_kbit_training``:
+    norms and other float weights in fp32, input gradients on for the adapters below)."""
+    if recipe.method.name in NO_KBIT_METHODS:
+        raise RecipeError(
+            recipe.source,
+            "model.quantization",
+            f"method {recipe.method.name!r} trains the backbone's own weights, which a "
+            f"{recipe.model.quantization} backbone cannot; use lora (QLoRA), adapter, bitfit, "
+            "prompt or ia3",
+        )
+    from peft import prepare_model_for_kbit_training
+
+    return prepare_model_for_kbit_training(
+        model, use_gradient_checkpointing=recipe.train.gradient_checkpointing
+    )
+
+
 def run(recipe: Recipe, *, progress: bool = True) -> TrainResult:
     from accelerate import Accelerator, PartialState
     from accelerate.utils import set_seed
@@ -314,6 +336,8 @@ def run(recipe: Recipe, *, progress: bool = True) -> TrainResult:
     tokenizer = load_tokenizer(path, recipe.model)
     prepared = task.prepare(recipe, tokenizer)
     model = task.build_model(path, recipe, prepared.state)
+    if recipe.model.quantization:
+        model = prepare_kbit(model, recipe)
     model = method.apply(
         model, recipe.method, head=task.head_modules(model), peft_task_type=task.peft_task_type
     )
