@@ -110,6 +110,10 @@ def load_tokenizer(path: str, cfg: ModelConfig):
 def load_model(auto_cls: Any, path: str, cfg: ModelConfig, **kwargs: Any) -> nn.Module:
     """Load with ``auto_cls`` (e.g. AutoModelForSequenceClassification) and freeze everything."""
     kwargs = {**hub_kwargs(path, cfg), **kwargs}
+    if cfg.dtype != "float32":
+        import torch
+
+        kwargs["dtype"] = getattr(torch, cfg.dtype)
     if cfg.quantization:
         kwargs.update(quantization_kwargs(cfg.quantization))
     from transformers.utils import logging as hf_logging
@@ -124,7 +128,34 @@ def load_model(auto_cls: Any, path: str, cfg: ModelConfig, **kwargs: Any) -> nn.
     finally:
         hf_logging.set_verbosity(previous)
     freeze(model)
+    if cfg.dtype != "float32" and not cfg.quantization:
+        # Normalisation layers stay fp32 (as in k-bit training): numerically safer, and a
+        # BitFit bias trained in fp32 then never meets a half-precision weight in one kernel.
+        for module in model.modules():
+            if "norm" in type(module).__name__.lower():
+                module.float()
+        autocast_forward(model, kwargs["dtype"])
     return model
+
+
+def autocast_forward(model: nn.Module, dtype: Any) -> None:
+    """Run ``model``'s forward under autocast to ``dtype`` (the backbone's storage dtype), so
+    the fp32 weights trained on it (adapters, heads, BitFit biases) meet its activations in one
+    dtype in training, evaluation, ``predict`` and generation alike, with or without a mixed
+    precision launch config."""
+    import functools
+
+    import torch
+
+    forward = model.forward
+
+    @functools.wraps(forward)
+    def autocast(*args: Any, **kwargs: Any) -> Any:
+        device = next(model.parameters()).device.type
+        with torch.autocast(device_type=device, dtype=dtype):
+            return forward(*args, **kwargs)
+
+    model.forward = autocast
 
 
 def quantization_kwargs(mode: str) -> dict[str, Any]:

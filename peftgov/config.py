@@ -41,6 +41,9 @@ class ModelConfig:
     """Run model code shipped with the checkpoint. Off unless you trust the source."""
     quantization: Literal["4bit", "8bit"] | None = None
     """Load the frozen base in k-bit through bitsandbytes (QLoRA)."""
+    dtype: Literal["float32", "bfloat16", "float16"] = "float32"
+    """Storage dtype of the frozen backbone (bfloat16 / float16 halve its memory on a GPU).
+    Trained weights (adapters, heads, or everything with method full) are always kept fp32."""
 
     def __post_init__(self) -> None:
         _require(bool(self.name) or bool(self.gguf), "name", "must name a backbone")
