@@ -868,6 +868,7 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("--timeout", type=float, help="seconds before a run is stopped as failed")
     r.add_argument("--runs-dir", help="results folder (default: the suite's runs_dir)")
     r.add_argument("--no-report", action="store_true", help="do not write the report after")
+    sub.add_parser("scaling", help="step time vs sequence length and batch size (see --help)")
     pk = sub.add_parser(
         "peak", help="measure this machine's matmul peak FLOP/s (per dtype) for MFU figures"
     )
@@ -880,6 +881,11 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["scaling"]:
+        from .scaling import main as scaling_main
+
+        return scaling_main(argv[1:])
     args = _parser().parse_args(argv)
     try:
         if args.command == "peak":

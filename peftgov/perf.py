@@ -64,32 +64,42 @@ def _cpu_model() -> str:
 
 
 def measure_peak(device: torch.device | str | None = None, *, size: int | None = None,
-                 seconds: float = 2.0) -> dict[str, float]:
-    """Matmul throughput (FLOP/s) per dtype: the best of repeated ``size`` x ``size`` products
-    over about ``seconds`` each. fp16 only on GPU (CPU fp16 matmul is not a training path)."""
+                 seconds: float = 1.0) -> dict[str, float]:
+    """Matmul throughput (FLOP/s) per dtype: the fastest of repeated square products over about
+    ``seconds`` each. The matrix grows from 256 until one product takes 50 ms (or reaches
+    ``size``), so an emulated dtype (bf16 on a CPU without AVX-512 BF16 / AMX) is measured in
+    a second rather than minutes. fp16 only on GPU (CPU fp16 matmul is not a training path)."""
     device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
-    size = size or (8192 if device.type == "cuda" else 1536)
+    cap = size or (8192 if device.type == "cuda" else 1536)
     dtypes = {"fp32": torch.float32, "bf16": torch.bfloat16}
     if device.type == "cuda":
         dtypes["fp16"] = torch.float16
     out = {}
     for name, dtype in dtypes.items():
-        a = torch.randn(size, size, device=device).to(dtype)
-        b = torch.randn(size, size, device=device).to(dtype)
-        best, spent = float("inf"), 0.0
-        for i in range(1000):
-            _sync(device)
-            tick = time.perf_counter()
-            torch.mm(a, b)
-            _sync(device)
-            took = time.perf_counter() - tick
-            if i:  # the first call warms up
-                best = min(best, took)
-            spent += took
-            if spent > seconds and i >= 2:
+        n = min(256, cap)
+        while True:
+            a = torch.randn(n, n, device=device).to(dtype)
+            b = torch.randn(n, n, device=device).to(dtype)
+            took = _time_mm(a, b, device)
+            if took >= 0.05 or n >= cap:
                 break
-        out[name] = 2 * size**3 / best
+            n = min(cap, n * 2)
+        best, spent = took, took
+        for _ in range(1000):
+            if spent > seconds:
+                break
+            took = _time_mm(a, b, device)
+            best, spent = min(best, took), spent + took
+        out[name] = 2 * n**3 / best
     return out
+
+
+def _time_mm(a: torch.Tensor, b: torch.Tensor, device: torch.device) -> float:
+    _sync(device)
+    tick = time.perf_counter()
+    torch.mm(a, b)
+    _sync(device)
+    return time.perf_counter() - tick
 
 
 def _sync(device: torch.device) -> None:

@@ -421,3 +421,34 @@ def test_interrupt_is_recorded_and_stops_the_suite(tmp_path, make_recipe, monkey
     assert failed["status"] == "interrupted" and failed["wall_time_s"] < 30
     assert not (tmp_path / "out/logs/toy-bitfit-seed0.log").exists()  # the suite stopped
     assert "toy-lora-seed0" in (tmp_path / "out/REPORT.md").read_text()
+
+
+def test_scaling_table_from_rows(tmp_path):
+    from benchmarks.scaling import write
+
+    rows = [
+        {"method": "lora", "seq_len": s, "batch": b, "tokens_per_step": s * b,
+         "step_ms": s * b / 10, "tokens_per_s": 10000.0, "step_flops": 1e9, "mfu": 0.25}
+        for s in (32, 64) for b in (8, 16)
+    ]
+    meta = {"command": "python -m benchmarks scaling", "device": "cpu:test", "torch": "x",
+            "threads": 2, "date": "2026-11-23", "steps": 3, "peak_fp32_gflops": 100.0}
+    write(rows, tmp_path, meta)
+    md = (tmp_path / "SCALING.md").read_text()
+    assert "| seq len | batch 8 | batch 16 |" in md
+    assert "| 32 | 26 (10000, 0.25) | 51 (10000, 0.25) |" in md  # 32*8/10 = 25.6 -> 26 ms
+    assert "| 64 | 51 (10000, 0.25) | 102 (10000, 0.25) |" in md
+    assert json.loads((tmp_path / "scaling.json").read_text())["rows"] == rows
+
+
+@pytest.mark.slow
+def test_scaling_measures_real_steps(tmp_path):
+    """One real MiniLM step per cell: cost grows with the tokens in the step."""
+    from benchmarks.scaling import main
+
+    assert main(["--methods", "bitfit", "--lengths", "8,64", "--batches", "4",
+                 "--steps", "1", "--out", str(tmp_path)]) == 0
+    rows = json.loads((tmp_path / "scaling.json").read_text())["rows"]
+    assert [(r["seq_len"], r["batch"]) for r in rows] == [(8, 4), (64, 4)]
+    assert rows[1]["step_flops"] > 7 * rows[0]["step_flops"]  # 8x the tokens
+    assert all(r["step_ms"] > 0 and r["mfu"] > 0 for r in rows)
