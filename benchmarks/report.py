@@ -42,7 +42,7 @@ CSV_COLUMNS = [
     "seeds", "trainable_params", "total_params", "trainable_pct", "test_mean_pts",
     "test_std_pts", "delta_vs_full_pts", "ci95_low_pts", "ci95_high_pts", "ci_kind", "ci_df",
     "target_pts", "target_met", "pareto", "train_time_s", "wall_time_s", "samples_per_s",
-    "tokens_per_s", "peak_memory_mb", "artifact_mb",
+    "tokens_per_s", "mfu", "peak_memory_mb", "artifact_mb",
 ]
 
 
@@ -432,14 +432,60 @@ def target_line(group: Group, row: Row) -> str:
     )
 
 
+SPEED_BASELINE = "hf_trainer_lora"
+MFU_TARGETS = {"full": 0.50, "lora": 0.35}
+MEMORY_TARGET = 0.75  # LoRA peak memory / full fine-tuning's
+
+
+def speed_lines(group: Group) -> list[str]:
+    """The speed and memory targets: LoRA end to end >= 2x faster than the plain Trainer + peft
+    baseline at equal accuracy (+-0.5 point), MFU >= 50% (full) / 35% (LoRA) of the measured
+    peak, LoRA peak memory <= 0.75x full fine-tuning's."""
+    out = []
+    lora, base, full = group.row("lora"), group.row(SPEED_BASELINE), group.row(REFERENCE)
+    if lora and base:
+        w_l, w_b = lora.avg("wall_time_s", bench=True), base.avg("wall_time_s", bench=True)
+        t_l, t_b = lora.avg("train_time_s"), base.avg("train_time_s")
+        gap = lora.mean - base.mean
+        if w_l and w_b:
+            speedup = w_b / w_l
+            ok = speedup >= 2 and abs(gap) <= 0.5
+            train_ratio = f"; training time alone {t_b / t_l:.2f}x" if t_l and t_b else ""
+            out.append(
+                f"- **speed vs plain Trainer + peft**: peftgov LoRA end to end {speedup:.2f}x "
+                f"the speed of `{SPEED_BASELINE}` (mean wall time {w_l:.0f} s vs {w_b:.0f} s"
+                f"{train_ratio}), test {group.metric} {_signed(gap)} points: target ≥2x at "
+                f"equal accuracy (±0.5) — {'**met**' if ok else '**missed**'}."
+            )
+    for label, target in MFU_TARGETS.items():
+        row = group.row(label)
+        mfu = row.avg("mfu") if row else None
+        if row and mfu is not None:
+            ok = mfu >= target
+            out.append(
+                f"- **MFU {label}**: {mfu:.2f} of the measured matmul peak (the run's precision)"
+                f": target ≥{target:.2f} — {'**met**' if ok else '**missed**'}."
+            )
+    if lora and full:
+        m_l, m_f = lora.avg("peak_memory_mb"), full.avg("peak_memory_mb")
+        if m_l and m_f:
+            ratio = m_l / m_f
+            out.append(
+                f"- **memory**: LoRA peak {m_l:.0f} MB = {ratio:.2f}x full fine-tuning's "
+                f"{m_f:.0f} MB: target ≤{MEMORY_TARGET}x — "
+                f"{'**met**' if ratio <= MEMORY_TARGET else '**missed**'}."
+            )
+    return out
+
+
 def _table(group: Group) -> str:
     unit = "pts" if group.scale == 100 else ""
     head = (
         f"| method | trainable params | trainable % | test {group.metric} {unit} (mean \u00b1 std)"
         f" | \u0394 vs full [95% CI] | train time s | wall time s | samples/s | tokens/s"
-        f" | peak mem MB | artifact MB | n seeds |"
+        f" | MFU | peak mem MB | artifact MB | n seeds |"
     )
-    lines = [head, "|" + "---|" * 12]
+    lines = [head, "|" + "---|" * 13]
     for row in group.rows:
         label = f"**{row.label}**" if row.pareto else row.label
         diff = "reference" if row.label == REFERENCE else (
@@ -458,6 +504,7 @@ def _table(group: Group) -> str:
                     _num(row.avg("wall_time_s", bench=True), ".1f"),
                     _num(row.avg("train_samples_per_s"), ".1f"),
                     _num(row.avg("train_tokens_per_s"), ".0f"),
+                    _num(row.avg("mfu"), ".2f"),
                     _num(row.avg("peak_memory_mb"), ".0f"),
                     _num(_bytes_mb(row.avg("artifact_bytes")), ".2f"),
                     str(len(row.values)),
@@ -501,6 +548,7 @@ def csv_rows(groups: list[Group]) -> list[dict[str, Any]]:
                     "wall_time_s": row.avg("wall_time_s", bench=True),
                     "samples_per_s": row.avg("train_samples_per_s"),
                     "tokens_per_s": row.avg("train_tokens_per_s"),
+                    "mfu": row.avg("mfu"),
                     "peak_memory_mb": row.avg("peak_memory_mb"),
                     "artifact_mb": _bytes_mb(row.avg("artifact_bytes")),
                 }
@@ -701,6 +749,10 @@ def render(
         "- train time excludes evaluation and checkpoint I/O; wall time is the whole "
         "subprocess (model load, evaluations, saving); samples/s and tokens/s are over train "
         "time; peak memory is GPU memory allocated on CUDA, else the process's peak RSS.",
+        "- MFU: useful training FLOPs (counted by torch's FLOP counter on a real step, times "
+        "the real, non-padding tokens trained on) per second of train time, over the matmul "
+        "peak measured on the same machine and thread count for the run's precision "
+        "(`python -m benchmarks peak`).",
         "",
     ]
     for g in groups:
@@ -711,6 +763,9 @@ def render(
                 out.append(target_line(g, row))
         if g.row(REFERENCE) is None:
             out.append("- no full fine-tuning results in this group: targets cannot be checked.")
+        speed = speed_lines(g)
+        if speed:
+            out += ["", "Speed and memory targets:", ""] + speed
         out.append("")
         for name in plots.get(g.slug, []):
             out += [f"![{name}]({name})", ""]

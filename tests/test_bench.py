@@ -452,3 +452,28 @@ def test_scaling_measures_real_steps(tmp_path):
     assert [(r["seq_len"], r["batch"]) for r in rows] == [(8, 4), (64, 4)]
     assert rows[1]["step_flops"] > 7 * rows[0]["step_flops"]  # 8x the tokens
     assert all(r["step_ms"] > 0 and r["mfu"] > 0 for r in rows)
+
+
+def test_speed_and_memory_targets_by_hand(tmp_path):
+    """LoRA 2x the plain-Trainer baseline's speed at equal accuracy, MFU, memory ratio."""
+    folder = tmp_path / "results"
+    rows = []
+    for s in (42, 43):
+        full = result("full", s, 0.80, params=100_000, mfu=0.40, peak_memory_mb=1000.0)
+        lora = result("lora", s, 0.802, params=2_000, mfu=0.36, peak_memory_mb=700.0)
+        lora["bench"]["wall_time_s"] = 50.0 + s - 42  # 50, 51 -> mean 50.5
+        base = result("lora", s, 0.80, label="hf_trainer_lora", params=2_000)
+        base["bench"]["wall_time_s"] = 101.0 + 2 * (s - 42)  # 101, 103 -> mean 102
+        rows += [full, lora, base]
+    write_results(folder, rows)
+    md = report.write_report(folder, suite="toy", plots=False).read_text()
+    # 102 / 50.5 = 2.02x; lora - baseline = +0.20 points
+    assert "peftgov LoRA end to end 2.02x the speed of `hf_trainer_lora`" in md
+    assert "+0.20 points: target \u22652x at equal accuracy (\u00b10.5) \u2014 **met**" in md
+    assert "**MFU full**: 0.40 of the measured matmul peak" in md
+    assert "target \u22650.50 \u2014 **missed**" in md
+    assert "**MFU lora**: 0.36" in md and "target \u22650.35 \u2014 **met**" in md
+    assert "LoRA peak 700 MB = 0.70x full fine-tuning's 1000 MB" in md
+    assert "target \u22640.75x \u2014 **met**" in md
+    csv = read_csv(folder / "report.csv")
+    assert float(csv["full"]["mfu"]) == pytest.approx(0.40)
