@@ -718,7 +718,13 @@ class Runner:
 # --------------------------------------------------------------------------- commands
 
 
-def _select(runs: list[Run], only: str | None) -> list[Run]:
+def _select(runs: list[Run], only: str | None, seeds: str | None = None) -> list[Run]:
+    if seeds:
+        try:
+            keep = {int(x) for x in seeds.split(",") if x.strip()}
+        except ValueError:
+            raise SuiteError(f"--seeds: expected comma-separated integers, got {seeds!r}") from None
+        runs = [r for r in runs if r.seed in keep]
     if not only:
         return runs
     wanted = {w.strip() for w in only.split(",") if w.strip()}
@@ -733,6 +739,7 @@ def run_suite(
     suite: Suite,
     *,
     only: str | None = None,
+    seeds: str | None = None,
     dry_run: bool = False,
     force: bool = False,
     launch: str | None = None,
@@ -742,7 +749,7 @@ def run_suite(
 ) -> int:
     """Train every unfinished run of ``suite``; 0 when all are finished, 1 if any failed."""
     out = out or sys.stdout
-    runs = _select(plan(suite), only)
+    runs = _select(plan(suite), only, seeds)
     runner = Runner(suite, launch=launch, timeout_s=timeout_s)
     if launch and not Path(launch).is_file():
         raise SuiteError(f"--launch: accelerate config not found: {launch}")
@@ -861,6 +868,7 @@ def _parser() -> argparse.ArgumentParser:
     r = sub.add_parser("run", help="train every unfinished run of a suite, then write the report")
     r.add_argument("suite", help="suite YAML (benchmarks/suites/*.yaml)")
     r.add_argument("--only", help="comma-separated method labels to run (e.g. lora,full)")
+    r.add_argument("--seeds", help="comma-separated seeds to run (default: the suite's)")
     r.add_argument("--dry-run", action="store_true", help="show the runs and commands only")
     r.add_argument("--force", action="store_true", help="re-run finished runs too")
     r.add_argument("--launch", metavar="ACCELERATE_CONFIG",
@@ -900,7 +908,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"report: {write_suite_report(suite)}")
             return 0
         return run_suite(
-            suite, only=args.only, dry_run=args.dry_run, force=args.force, launch=args.launch,
+            suite, only=args.only, seeds=args.seeds, dry_run=args.dry_run, force=args.force, launch=args.launch,
             timeout_s=args.timeout, report=not args.no_report,
         )
     except SuiteError as exc:
