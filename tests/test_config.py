@@ -40,6 +40,21 @@ def test_shipped_recipe_loads_and_validates(path):
 LORA = ROOT / "recipes" / "hotline" / "lora.yaml"
 
 
+LAUNCH_CONFIGS = sorted((ROOT / "recipes" / "accelerate").glob("*.yaml"))
+
+
+@pytest.mark.parametrize("path", LAUNCH_CONFIGS, ids=lambda p: p.name)
+def test_launch_configs_are_valid_accelerate_configs(path):
+    """accelerate's own loader accepts every shipped launch config (no unknown keys)."""
+    from accelerate.commands.config.config_args import load_config_from_file
+
+    config = load_config_from_file(str(path))
+    assert config.compute_environment.value == "LOCAL_MACHINE"
+    assert config.mixed_precision in {"no", "bf16", "fp16"}
+    if config.distributed_type.value == "FSDP":
+        assert config.fsdp_config["fsdp_version"] == 2
+
+
 def test_override_parses_scientific_float():
     assert parse_override("train.lr=1e-4") == ("train.lr", 1e-4)
     recipe = load_recipe(LORA, overrides=["train.lr=1e-4", "train.epochs=2", "train.seed=7"])
