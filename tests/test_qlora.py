@@ -102,3 +102,42 @@ def test_methods_that_train_the_backbone_refuse_a_4bit_one(make_recipe, tmp_path
     with pytest.raises(RecipeError, match="model.quantization"):
         peftgov.train(recipe, progress=False)
     assert not (tmp_path / "run").exists()
+
+
+def test_adamw_8bit_trains(make_recipe, tmp_path):
+    """train.optimizer=adamw_8bit builds bitsandbytes. AdamW8bit, and the run trains with it."""
+    recipe = peftgov.load_recipe(
+        make_recipe(
+            tmp_path,
+            method={"name": "lora", "r": 4, "target_modules": "all-linear"},
+            train={"epochs": 4, "lr": 1e-2, "optimizer": "adamw_8bit"},
+        )
+    )
+    from peftgov.loop import build_optimizer
+    from peftgov.tasks import get_task
+
+    result = peftgov.train(recipe, progress=False)
+    m = result.metrics
+    assert m["test"]["loss"] < m["test_before"]["loss"] - 0.1
+    opt = build_optimizer(result.model, recipe, get_task("classification").head_modules(result.model))
+    assert isinstance(opt, bnb.optim.AdamW8bit)
+
+
+def test_gradient_checkpointing_gives_the_same_training(make_recipe, tmp_path):
+    """Recomputing activations in the backward pass changes memory, not the result."""
+    runs = []
+    for gc in (False, True):
+        recipe = peftgov.load_recipe(
+            make_recipe(
+                tmp_path / str(gc),
+                method={"name": "lora", "r": 4},
+                train={"epochs": 2, "lr": 1e-2, "gradient_checkpointing": gc},
+            )
+        )
+        runs.append(peftgov.train(recipe, progress=False))
+    a, b = (dict(r.model.named_parameters()) for r in runs)
+    trained = [n for n, p in a.items() if p.requires_grad]
+    assert trained
+    for n in trained:
+        assert torch.allclose(a[n], b[n], atol=1e-5, rtol=0), n
+    assert runs[0].metrics["test"]["accuracy"] == runs[1].metrics["test"]["accuracy"]
