@@ -105,7 +105,7 @@ def test_methods_that_train_the_backbone_refuse_a_4bit_one(make_recipe, tmp_path
 
 
 def test_adamw_8bit_trains(make_recipe, tmp_path):
-    """train.optimizer=adamw_8bit builds bitsandbytes. AdamW8bit, and the run trains with it."""
+    """train.optimizer=adamw_8bit builds bitsandbytes' AdamW8bit, and the run trains with it."""
     recipe = peftgov.load_recipe(
         make_recipe(
             tmp_path,
