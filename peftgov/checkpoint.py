@@ -86,6 +86,10 @@ def save(
         _fsync_dir(tmp)
         final = run_dir / DIR
         old = run_dir / f"{DIR}.old"
+        _recover(run_dir)
+        # A process killed while removing a previous .old leaves it behind, half deleted:
+        # clear it first, or the rename below fails on a non-empty directory.
+        shutil.rmtree(old, ignore_errors=True)
         if final.exists():
             os.replace(final, old)
         os.replace(tmp, final)
@@ -93,7 +97,19 @@ def save(
     accelerator.wait_for_everyone()
 
 
+def _recover(run_dir: Path) -> None:
+    """A process killed between the two renames of :func:`save` leaves the last complete
+    checkpoint as ``checkpoint.old`` and no ``checkpoint``: put it back."""
+    final, old = run_dir / DIR, run_dir / f"{DIR}.old"
+    if not final.exists() and (old / "state.json").is_file():
+        try:
+            os.replace(old, final)
+        except OSError:  # another process of the same run got there first
+            pass
+
+
 def exists(run_dir: Path) -> bool:
+    _recover(run_dir)
     return (run_dir / DIR / "state.json").is_file()
 
 
@@ -133,7 +149,8 @@ def load(run_dir: Path, *, optimizer: torch.optim.Optimizer, accelerator: Any) -
 
 
 def remove(run_dir: Path) -> None:
-    shutil.rmtree(run_dir / DIR, ignore_errors=True)
+    for name in (DIR, f"{DIR}.old", f"{DIR}.tmp"):
+        shutil.rmtree(run_dir / name, ignore_errors=True)
 
 
 def _jsonable(value: Any) -> Any:

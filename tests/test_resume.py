@@ -140,3 +140,46 @@ def test_sigkill_then_same_command_resumes(make_recipe, tmp_path):
     b = json.loads((tmp_path / "b" / "metrics.json").read_text())
     assert a["test"] == b["test"] and a["eval_history"] == b["eval_history"]
     _same_adapter(tmp_path / "a", tmp_path / "b")
+
+
+def test_checkpoint_survives_a_kill_during_its_own_renames(tmp_path):
+    """save() swaps folders by renames: a process killed between them (or while deleting the
+    previous copy) must leave a checkpoint the next save and the next resume can use."""
+    import shutil
+
+    from peftgov import checkpoint
+
+    run = tmp_path / "run"
+    final, old = run / checkpoint.DIR, run / f"{checkpoint.DIR}.old"
+    final.mkdir(parents=True)
+    (final / "state.json").write_text('{"step": 3}')
+    # killed after `checkpoint -> checkpoint.old`, before `checkpoint.tmp -> checkpoint`
+    final.rename(old)
+    assert checkpoint.exists(run)  # recovered from .old
+    assert (final / "state.json").read_text() == '{"step": 3}' and not old.exists()
+    # killed while deleting .old after a successful swap: a half-deleted .old stays behind
+    shutil.copytree(final, old)
+    (old / "state.json").unlink()
+    (old / "leftover.safetensors").write_bytes(b"x")
+    checkpoint._recover(run)
+    assert checkpoint.exists(run) and old.exists()  # the complete one is kept
+    # the next save replaces the checkpoint despite the half-deleted .old (it used to fail
+    # with "Directory not empty")
+    import torch
+
+    class OneProcess:  # the bits of an Accelerator that save() uses
+        is_main_process, process_index, num_processes = True, 0, 1
+
+        def wait_for_everyone(self):
+            pass
+
+    w = torch.nn.Parameter(torch.ones(2))
+    opt = torch.optim.AdamW([w])
+    w.grad = torch.ones(2)
+    opt.step()
+    checkpoint.save(run, trainable={"w": w.detach()}, best={"w": w.detach()}, optimizer=opt,
+                    state={"step": 4}, accelerator=OneProcess())
+    assert json.loads((final / "state.json").read_text())["step"] == 4
+    assert not old.exists()
+    checkpoint.remove(run)
+    assert not final.exists() and not old.exists()
