@@ -413,6 +413,9 @@ def test_interrupt_is_recorded_and_stops_the_suite(tmp_path, make_recipe, monkey
                 return
             time.sleep(0.05)
 
+    # Ctrl-C at a terminal raises KeyboardInterrupt; a test process started in the background
+    # by a non-interactive shell inherits SIGINT *ignored*, so install Python's handler here.
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
     watcher = threading.Thread(target=ctrl_c_once_the_first_run_waits, daemon=True)
     watcher.start()
     try:
@@ -420,6 +423,7 @@ def test_interrupt_is_recorded_and_stops_the_suite(tmp_path, make_recipe, monkey
     finally:
         done.set()
         watcher.join(timeout=5)
+        signal.signal(signal.SIGINT, previous)
     failed = json.loads((tmp_path / "out/failed/toy-lora-seed0.json").read_text())
     assert failed["status"] == "interrupted" and failed["wall_time_s"] < 30
     assert not (tmp_path / "out/logs/toy-bitfit-seed0.log").exists()  # the suite stopped
