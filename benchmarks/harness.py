@@ -831,11 +831,9 @@ def ensure_peak() -> None:
     """Measure the matmul peak once per machine and thread count (runs then report MFU)."""
     from peftgov import perf
 
-    key = perf.device_key()
-    if perf.load_peak(key) is None:
-        peak = perf.measure_peak()
-        perf.save_peak(key, peak)
-        print(f"peak {key}: " + ", ".join(f"{k} {v / 1e9:.1f} GFLOP/s" for k, v in peak.items()))
+    key, peak, measured = perf.measured_peak()
+    if measured:
+        print(f"peak {key}: {perf.describe_peak(peak)}")
 
 
 def measure_peaks(threads: str | None, out: str | None) -> int:
@@ -847,11 +845,9 @@ def measure_peaks(threads: str | None, out: str | None) -> int:
     table = json.loads(Path(out).read_text()) if out and Path(out).is_file() else {}
     for n in counts:
         torch.set_num_threads(n)
-        key = perf.device_key()
-        peak = perf.measure_peak()
-        perf.save_peak(key, peak)
+        key, peak, _ = perf.measured_peak(refresh=True)
         table[key] = peak
-        print(f"{key}: " + ", ".join(f"{k} {v / 1e9:.1f} GFLOP/s" for k, v in peak.items()))
+        print(f"{key}: {perf.describe_peak(peak)}")
     print(f"saved to {perf.peak_cache()}")
     if out:
         Path(out).parent.mkdir(parents=True, exist_ok=True)

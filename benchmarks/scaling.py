@@ -25,7 +25,8 @@ from pathlib import Path
 from typing import Any
 
 
-def measure(method: str, lengths: list[int], batches: list[int], steps: int) -> list[dict]:
+def measure(method: str, lengths: list[int], batches: list[int], steps: int,
+            peak: dict[str, float]) -> list[dict]:
     import torch
 
     from peftgov import perf
@@ -47,7 +48,6 @@ def measure(method: str, lengths: list[int], batches: list[int], steps: int) -> 
     model.train()
     optimizer = build_optimizer(model, recipe, task.head_modules(model))
     vocab = model.config.vocab_size
-    peak = perf.load_peak(perf.device_key()) or {}
     rows = []
     for length in lengths:
         for batch_size in batches:
@@ -155,12 +155,10 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
     lengths = [int(x) for x in args.lengths.split(",")]
     batches = [int(x) for x in args.batches.split(",")]
-    key = perf.device_key()
-    if perf.load_peak(key) is None:
-        perf.save_peak(key, perf.measure_peak())
+    key, peak, _ = perf.measured_peak()
     rows = []
     for method in args.methods.split(","):
-        rows += measure(method, lengths, batches, args.steps)
+        rows += measure(method, lengths, batches, args.steps, peak)
     meta = {
         "command": "python -m benchmarks scaling " + " ".join(argv if argv is not None else sys.argv[1:]),
         "device": key,
@@ -168,7 +166,7 @@ def main(argv: list[str] | None = None) -> int:
         "threads": torch.get_num_threads(),
         "date": time.strftime("%Y-%m-%d"),
         "steps": args.steps,
-        "peak_fp32_gflops": round((perf.load_peak(key) or {}).get("fp32", 0) / 1e9, 1),
+        "peak_fp32_gflops": round(peak.get("fp32", 0) / 1e9, 1),
     }
     write(rows, Path(args.out), meta)
     print(f"written: {args.out}/SCALING.md")

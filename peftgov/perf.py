@@ -12,7 +12,6 @@ matrix-multiply peak, so a run can report its model FLOPs utilisation (MFU).
 from __future__ import annotations
 
 import json
-import os
 import platform
 import time
 from pathlib import Path
@@ -108,8 +107,9 @@ def _sync(device: torch.device) -> None:
 
 
 def peak_cache() -> Path:
-    root = os.environ.get("PEFTGOV_CACHE") or Path.home() / ".cache" / "peftgov"
-    return Path(root) / "peak_flops.json"
+    from .backbones import cache_dir
+
+    return cache_dir() / "peak_flops.json"
 
 
 def save_peak(key: str, peak: dict[str, float]) -> Path:
@@ -126,6 +126,22 @@ def save_peak(key: str, peak: dict[str, float]) -> Path:
 def load_peak(key: str) -> dict[str, float] | None:
     entry = _read(peak_cache()).get(key)
     return {k: v for k, v in entry.items() if isinstance(v, float)} if entry else None
+
+
+def measured_peak(*, refresh: bool = False) -> tuple[str, dict[str, float], bool]:
+    """This machine's peak at the current thread count: ``(key, peak, measured_now)``, from the
+    cache, or measured (and cached) when missing or when ``refresh``."""
+    key = device_key()
+    peak = None if refresh else load_peak(key)
+    if peak is not None:
+        return key, peak, False
+    peak = measure_peak()
+    save_peak(key, peak)
+    return key, peak, True
+
+
+def describe_peak(peak: dict[str, float]) -> str:
+    return ", ".join(f"{k} {v / 1e9:.1f} GFLOP/s" for k, v in peak.items())
 
 
 def _read(path: Path) -> dict[str, Any]:
