@@ -9,13 +9,19 @@ Python API::
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import Any
 
-from .config import Recipe, load_recipe
-from .errors import PeftgovError
-from .methods import METHODS
-from .tasks import TASKS
+# bitsandbytes (imported by peft) warns on CPUs with AVX-512 BF16 that it could not fetch an
+# optional CPU kernel from the hub; peftgov never downloads code, so the warning only adds a
+# line to every command's output (and to every one-line error).
+logging.getLogger("bitsandbytes.backends.cpu.ops").setLevel(logging.ERROR)
+
+from .config import Recipe, load_recipe  # noqa: E402
+from .errors import PeftgovError  # noqa: E402
+from .methods import METHODS  # noqa: E402
+from .tasks import TASKS  # noqa: E402
 
 __version__ = "0.1.0"
 
@@ -30,11 +36,14 @@ def train(recipe: Recipe | str | Path, *, progress: bool = True):
     return run(recipe, progress=progress)
 
 
-def evaluate(run_dir: str | Path, split: str = "test", data: str | None = None) -> dict[str, Any]:
-    """Evaluate a finished run directory on a split of its data (or on another file)."""
+def evaluate(
+    run_dir: str | Path, split: str = "test", data: str | None = None, *, progress: bool = False
+) -> dict[str, Any]:
+    """Evaluate a finished run directory on a split of its data (or on another file);
+    ``progress`` shows a progress bar (stderr)."""
     from .runs import evaluate_run
 
-    return evaluate_run(run_dir, split=split, data=data)
+    return evaluate_run(run_dir, split=split, data=data, progress=progress)
 
 
 def predict(run_dir: str | Path, texts: list[str]) -> list[dict[str, Any]]:

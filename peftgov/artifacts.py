@@ -33,11 +33,29 @@ LOG = "log.jsonl"
 BACKBONE = "backbone.json"
 
 
+def current_umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def honour_umask(folder: Path) -> None:
+    """Give every file and folder under ``folder`` the mode an ordinary ``open`` / ``mkdir``
+    would: safetensors and mkstemp write 0600, which locks colleagues in the group out."""
+    mask = current_umask()
+    for p in [folder, *folder.rglob("*")]:
+        if not p.is_symlink():
+            p.chmod((0o777 if p.is_dir() else 0o666) & ~mask)
+
+
 def write_atomic(path: Path, text: str) -> None:
-    """Write to a temporary file in the same folder, fsync, then rename over ``path``."""
+    """Write to a temporary file in the same folder, fsync, then rename over ``path``.
+    The file gets the mode an ordinary ``open`` would give it (0666 less the umask), not
+    mkstemp's private 0600, so colleagues in the group can read the run."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     try:
+        os.fchmod(fd, 0o666 & ~current_umask())
         with os.fdopen(fd, "w", encoding="utf-8") as f:
             f.write(text)
             f.flush()
@@ -68,7 +86,23 @@ def start_run(run_dir: Path, *, overwrite: bool, resuming: bool = False) -> None
     (run_dir / MARKER).write_text("this run has not finished; metrics.json is written last\n")
 
 
+def make_portable(run_dir: Path, backbone: str) -> None:
+    """Name the backbone portably in every peft ``adapter_config.json`` of the run: peft records
+    the absolute folder the weights were loaded from (``.../site-packages/<pkg>/model``), which
+    exists only on the training machine. ``backbone`` is the hub id or the recipe's name; the
+    weights' SHA-256 stays in backbone.json and is checked when the run is loaded."""
+    for config in run_dir.glob("*/adapter_config.json"):
+        data = read_json(config)
+        changed = False
+        for key in ("base_model_name_or_path", "tokenizer_name_or_path"):
+            if isinstance(data.get(key), str) and os.path.isabs(data[key]):
+                data[key], changed = backbone, True
+        if changed:
+            write_atomic(config, json.dumps(data, indent=2, sort_keys=True) + "\n")
+
+
 def finish_run(run_dir: Path, metrics: dict[str, Any]) -> None:
+    honour_umask(run_dir)
     write_json(run_dir / METRICS, metrics)
     (run_dir / MARKER).unlink(missing_ok=True)
 

@@ -20,6 +20,7 @@ from typing import Any
 
 from torch import nn
 
+from .artifacts import current_umask
 from .config import ModelConfig
 from .errors import PeftgovError, RecipeError
 
@@ -58,6 +59,19 @@ def _smollm2() -> Path:
 
 
 ALIASES = {"minilm-l6": _minilm, "smollm2-135m": _smollm2}
+HUB_IDS = {
+    "minilm-l6": "sentence-transformers/all-MiniLM-L6-v2",
+    "smollm2-135m": "HuggingFaceTB/SmolLM2-135M-Instruct",
+}
+"""The public name of each alias's weights: what a saved adapter names as its base model."""
+
+
+def portable_name(cfg: ModelConfig) -> str:
+    """The backbone's name as another machine knows it (never this machine's install path):
+    the hub id for an alias, the GGUF file's name, otherwise the name as the recipe wrote it."""
+    if cfg.gguf:
+        return Path(cfg.gguf).name
+    return HUB_IDS.get(cfg.name, cfg.name)
 
 
 def resolve(cfg: ModelConfig, *, source: str = "<recipe>") -> str:
@@ -128,6 +142,14 @@ def load_model(auto_cls: Any, path: str, cfg: ModelConfig, **kwargs: Any) -> nn.
     finally:
         hf_logging.set_verbosity(previous)
     freeze(model)
+    for module in model.modules():
+        # bitsandbytes 0.50 on CPUs with AVX-512 BF16 repacks a 4-bit weight in place the first
+        # time it runs in eval mode without gradients (for its own CPU kernel): the stored
+        # weight stops being the nf4 tensor it loaded (nor what save_pretrained expects), and
+        # for input widths below the quantization block size (64) the repacking itself fails.
+        # Keep the standard layout on every CPU.
+        if getattr(module, "support_avx512bf16_for_cpu", False):
+            module.support_avx512bf16_for_cpu = False
     if cfg.dtype != "float32" and not cfg.quantization:
         # Normalisation layers stay fp32 (as in k-bit training): numerically safer, and a
         # BitFit bias trained in fp32 then never meets a half-precision weight in one kernel.
@@ -247,6 +269,7 @@ def gguf_to_hf(gguf_path: Path) -> Path:
         if _stamp_ok(target, digest):  # another process converted it while we waited
             return target
         tmp = Path(tempfile.mkdtemp(prefix=".tmp-", dir=target.parent))
+        tmp.chmod(0o777 & ~current_umask())  # mkdtemp makes it 0700: keep the cache shareable
         try:
             _dequantize(gguf_path, tmp)
             (tmp / "peftgov_gguf.json").write_text(

@@ -27,6 +27,7 @@ import torch
 from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
+from . import artifacts
 from .errors import ArtifactError
 
 DIR = "checkpoint"
@@ -83,6 +84,7 @@ def save(
             "num_processes": accelerator.num_processes,
         }
         (tmp / "state.json").write_text(json.dumps(full_state, default=_json_default))
+        artifacts.honour_umask(tmp)
         _fsync_dir(tmp)
         final = run_dir / DIR
         old = run_dir / f"{DIR}.old"

@@ -33,6 +33,7 @@ def _parser() -> argparse.ArgumentParser:
     e.add_argument("run_dir")
     e.add_argument("--split", default="test", choices=["train", "validation", "test"])
     e.add_argument("--data", help="evaluate on this file instead of the recipe's split")
+    e.add_argument("--quiet", action="store_true", help="no progress bar")
 
     r = sub.add_parser("predict", help="predict with a finished run (one JSON line per input)")
     r.add_argument("run_dir")
@@ -131,7 +132,7 @@ def _dispatch(args: argparse.Namespace) -> int:
     if args.command == "eval":
         from . import evaluate
 
-        metrics = evaluate(args.run_dir, split=args.split, data=args.data)
+        metrics = evaluate(args.run_dir, split=args.split, data=args.data, progress=not args.quiet)
         print(json.dumps(metrics, indent=2, ensure_ascii=False))
         return 0
     if args.command == "predict":

@@ -25,7 +25,7 @@ from torch.utils.data import DataLoader
 from tqdm.auto import tqdm
 
 from . import artifacts, checkpoint, perf
-from .backbones import fingerprint, load_tokenizer, resolve
+from .backbones import fingerprint, load_tokenizer, portable_name, resolve
 from .config import Recipe
 from .errors import PeftgovError, RecipeError
 from .methods import get_method
@@ -155,17 +155,31 @@ def higher_is_better(metric: str) -> bool:
 
 
 def evaluate(
-    model: nn.Module, loader: DataLoader, task: Task, state: dict, accelerator: Any
+    model: nn.Module,
+    loader: DataLoader,
+    task: Task,
+    state: dict,
+    accelerator: Any,
+    *,
+    progress: bool = False,
+    desc: str = "eval",
 ) -> dict[str, Any]:
     """Metrics over ``loader``; predictions are gathered across processes without the
-    duplicates Accelerate pads the last batch with."""
+    duplicates Accelerate pads the last batch with. ``progress``: a bar on the main process."""
     was_training = model.training
     model.eval()
     preds: list = []
     refs: list = []
     loss_sum, n = 0.0, 0
+    bar = tqdm(
+        loader,
+        desc=desc,
+        leave=False,
+        dynamic_ncols=True,
+        disable=not (progress and accelerator.is_main_process),
+    )
     with torch.no_grad():
-        for batch in loader:
+        for batch in bar:
             out = task.eval_step(model, batch)
             p, r = out["preds"], out["refs"]
             if p.dim() > 1:  # token-level outputs: pad to a common length across processes
@@ -424,7 +438,12 @@ def run(recipe: Recipe, *, progress: bool = True) -> TrainResult:
         test_before = ck["test_before"]
         say(f"peftgov: resuming {run_dir} from its checkpoint at step {step} (epoch {epoch})")
     else:
-        test_before = evaluate(model, test_dl, task, prepared.state, accelerator) if test_dl else None
+        test_before = (
+            evaluate(model, test_dl, task, prepared.state, accelerator, progress=progress,
+                     desc="test (before training)")
+            if test_dl
+            else None
+        )
         tracker.best_state = trainable_snapshot(accelerator.unwrap_model(model))
     # FLOPs of one real forward + backward per position (for MFU), on the unwrapped model
     first = task.collator(tokenizer)(
@@ -466,7 +485,9 @@ def run(recipe: Recipe, *, progress: bool = True) -> TrainResult:
     def validate() -> None:
         nonlocal eval_time
         tick = time.perf_counter()
-        m = evaluate(model, val_dl, task, prepared.state, accelerator)
+        m = evaluate(
+            model, val_dl, task, prepared.state, accelerator, progress=progress, desc="validation"
+        )
         m.update(step=step, epoch=epoch)
         log({"eval": m})
         improved = tracker.update(m, lambda: trainable_snapshot(accelerator.unwrap_model(model)))
@@ -533,7 +554,11 @@ def run(recipe: Recipe, *, progress: bool = True) -> TrainResult:
     # ---- best state, test, artifacts
     unwrapped = accelerator.unwrap_model(model)
     restore_snapshot(unwrapped, tracker.best_state)
-    test_after = evaluate(model, test_dl, task, prepared.state, accelerator) if test_dl else None
+    test_after = (
+        evaluate(model, test_dl, task, prepared.state, accelerator, progress=progress, desc="test")
+        if test_dl
+        else None
+    )
     final = (  # a task's optional extras (e.g. generation quality), on the main process
         task.final_metrics(
             unwrapped, tokenizer, recipe, prepared.state, recipe.data.test or recipe.data.validation
@@ -580,6 +605,7 @@ def run(recipe: Recipe, *, progress: bool = True) -> TrainResult:
     accelerator.wait_for_everyone()
     if main:
         method.save(unwrapped, run_dir)
+        artifacts.make_portable(run_dir, portable_name(recipe.model))
         tokenizer.save_pretrained(run_dir / "tokenizer")
         # Only what the method saved: the run directory's bookkeeping, the tokenizer and the
         # resume checkpoint (removed once metrics.json is written) are not the artifact.

@@ -47,7 +47,9 @@ def load_run(run_dir: str | Path) -> LoadedRun:
     return LoadedRun(run_dir, recipe, task, tokenizer, model, state)
 
 
-def evaluate_run(run_dir: str | Path, split: str = "test", data: str | None = None) -> dict:
+def evaluate_run(
+    run_dir: str | Path, split: str = "test", data: str | None = None, *, progress: bool = False
+) -> dict:
     """Metrics of a finished run on ``split`` of its recipe's data (or on the file ``data``)."""
     from accelerate import Accelerator
 
@@ -67,7 +69,7 @@ def evaluate_run(run_dir: str | Path, split: str = "test", data: str | None = No
         make_loader(dataset, run.task, run.tokenizer, batch_size=run.recipe.train.eval_batch_size)
     )
     model = accelerator.prepare(run.model)
-    metrics = evaluate(model, loader, run.task, run.state, accelerator)
+    metrics = evaluate(model, loader, run.task, run.state, accelerator, progress=progress, desc=split)
     return {"run_dir": str(run_dir), "split": split, "data": data, **metrics}
 
 

@@ -192,6 +192,12 @@ def test_saved_run_reloads_to_identical_logits(trained, tiny_bert_dir):
     with torch.no_grad():
         assert not torch.equal(base.classifier.weight, _head_weight(result.model))
         peft_model = PeftModel.from_pretrained(base, result.run_dir / "adapter").eval()
+        if method.get("variant") == "prefix":
+            # peft 0.21 + transformers >= 5.24 cannot pass a prefix to an encoder on its own
+            # (the argument was renamed to `cache`); the helper README documents (no-op before).
+            from peftgov.methods.prompt import expose_past_key_values
+
+            expose_past_key_values(peft_model)
         again = peft_model(**batch).logits
     assert torch.equal(again, expected), (again - expected).abs().max()
 

@@ -7,6 +7,7 @@ module; the loop sees an ordinary model.
 
 from __future__ import annotations
 
+import inspect
 from dataclasses import dataclass
 from typing import Literal
 
@@ -45,7 +46,17 @@ class Prompt(PeftMethod):
             )
         # Text initialisation needs the backbone's tokenizer; it lives where the model came from.
         self._tokenizer_path = getattr(model.config, "name_or_path", None)
-        return super().apply(model, cfg, head=head, peft_task_type=peft_task_type)
+        model = super().apply(model, cfg, head=head, peft_task_type=peft_task_type)
+        return expose_past_key_values(model) if cfg.variant == "prefix" else model
+
+    def load(self, base, directory, cfg):
+        model = super().load(base, directory, cfg)
+        return expose_past_key_values(model) if cfg.variant == "prefix" else model
+
+    def extra_positions(self, cfg):
+        # Prompt tuning / p-tuning prepend virtual tokens to the input; a prefix's keys shift
+        # the position ids of the input by its length (transformers' past length).
+        return cfg.num_virtual_tokens
 
     def peft_config(self, cfg, *, head, peft_task_type):
         import peft
@@ -67,3 +78,45 @@ class Prompt(PeftMethod):
                 tokenizer_name_or_path=self._tokenizer_path,
             )
         return peft.PromptTuningConfig(**common)
+
+
+def expose_past_key_values(model):
+    """Let peft hand a prefix to models whose forward calls it ``cache``.
+
+    transformers 5.24 renamed the models' ``past_key_values`` argument to ``cache`` (the old
+    name is still accepted, deprecated until 5.40), and peft 0.21 prefix tuning breaks two ways:
+    for classification and token classification it looks for ``past_key_values`` in the
+    encoder's signature (``BertModel.forward``) and refuses to run; for causal LMs,
+    ``generate`` passes its own empty ``cache`` beside peft's prefix and the model keeps the
+    empty one, so replies are generated WITHOUT the prefix, silently. This gives the model (and
+    the encoder peft calls directly) a forward that takes ``past_key_values`` and uses it as
+    ``cache`` unless a non-empty cache is already there. On transformers < 5.24 nothing changes.
+    A prefix-tuned model loaded with plain ``PeftModel.from_pretrained`` needs this call too.
+    """
+    modules = [model.base_model]
+    name = getattr(model, "transformer_backbone_name", None)
+    if name is not None:
+        modules.append(model.base_model.get_submodule(name))
+    for module in modules:
+        _accept_past_key_values(module)
+    return model
+
+
+def _accept_past_key_values(module) -> None:
+    forward = module.forward
+    sig = inspect.signature(forward)
+    if "past_key_values" in sig.parameters or "cache" not in sig.parameters:
+        return
+
+    def forward_with_prefix(*args, past_key_values=None, **kwargs):
+        cache = kwargs.get("cache")
+        if past_key_values is not None and (cache is None or cache.get_seq_length() == 0):
+            kwargs["cache"] = past_key_values
+        return forward(*args, **kwargs)
+
+    # generate() checks its keyword arguments against this signature: keep the model's own.
+    params = [p for p in sig.parameters.values() if p.kind != p.VAR_KEYWORD]
+    params.append(inspect.Parameter("past_key_values", inspect.Parameter.KEYWORD_ONLY, default=None))
+    params += [p for p in sig.parameters.values() if p.kind == p.VAR_KEYWORD]
+    forward_with_prefix.__signature__ = sig.replace(parameters=params)
+    module.forward = forward_with_prefix
