@@ -37,6 +37,8 @@ from typing import Any
 
 import yaml
 
+from peftgov import yamlio
+
 HERE = Path(__file__).resolve().parent
 BASELINES = {"hf_trainer": HERE / "baselines" / "hf_trainer.py"}
 """Baseline run types: a script taking ``RECIPE key=value...`` and writing ``metrics.json``
@@ -119,9 +121,11 @@ def load_suite(path: str | Path, *, runs_dir: str | Path | None = None) -> Suite
     """Read and check a suite YAML file."""
     path = Path(path)
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        raw = yamlio.load(path.read_text(encoding="utf-8"))
     except OSError as exc:
         raise SuiteError(f"{path}: cannot read ({exc.strerror})") from None
+    except yamlio.DuplicateKeyError as exc:
+        raise SuiteError(f"{path}: {exc}") from None
     except yaml.YAMLError as exc:
         raise SuiteError(f"{path}: invalid YAML ({exc})") from None
     if not isinstance(raw, dict):

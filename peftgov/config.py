@@ -22,6 +22,7 @@ from typing import Any, ClassVar, Literal
 
 import yaml
 
+from . import yamlio
 from .errors import RecipeError
 
 # --------------------------------------------------------------------------- sections
@@ -399,9 +400,11 @@ def load_recipe(
         if not p.is_file():
             raise RecipeError(source, None, "recipe file not found")
         try:
-            raw = yaml.safe_load(p.read_text(encoding="utf-8"))
+            raw = yamlio.load(p.read_text(encoding="utf-8"))
         except UnicodeDecodeError:
             raise RecipeError(source, None, "recipe is not UTF-8 text") from None
+        except yamlio.DuplicateKeyError as exc:
+            raise RecipeError(source, None, str(exc)) from None
         except yaml.YAMLError as exc:
             mark = getattr(exc, "problem_mark", None)
             where = f"line {mark.line + 1}" if mark else None

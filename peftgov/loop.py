@@ -24,7 +24,7 @@ from torch import nn
 from torch.utils.data import DataLoader
 from tqdm.auto import tqdm
 
-from . import artifacts, checkpoint, perf
+from . import artifacts, checkpoint, limits, perf
 from .backbones import fingerprint, load_tokenizer, portable_name, resolve
 from .config import Recipe
 from .errors import PeftgovError, RecipeError
@@ -348,6 +348,7 @@ def run(recipe: Recipe, *, progress: bool = True) -> TrainResult:
     task, method = get_task(recipe.task.name), get_method(recipe.method.name)
     path = resolve(recipe.model, source=recipe.source)
     tokenizer = load_tokenizer(path, recipe.model)
+    limits.check(recipe, path, tokenizer)
     prepared = task.prepare(recipe, tokenizer)
     model = task.build_model(path, recipe, prepared.state)
     if recipe.model.quantization:

@@ -62,11 +62,12 @@ def test_bad_data_file(case, tmp_path, capsys, tiny_bert_dir, toy_data):
     recipe = {
         "model": {"name": str(tiny_bert_dir)},
         "data": {"train": str(bad), "validation": str(toy_data["validation"])},
+        "task": {"max_length": 32},  # the tiny BERT has 64 positions
         "train": {"max_steps": 1},
         "output": {"dir": str(tmp_path / "run")},
     }
     if extra.get("task.name") == "ner":
-        recipe["task"] = {"name": "ner"}
+        recipe["task"] = {"name": "ner", "max_length": 32}
         recipe["data"]["validation"] = str(bad)
     path = tmp_path / "recipe.yaml"
     path.write_text(yaml.safe_dump(recipe))
@@ -81,6 +82,7 @@ def test_label_only_in_test(tmp_path, capsys, tiny_bert_dir, toy_data):
     path.write_text(yaml.safe_dump({
         "model": {"name": str(tiny_bert_dir)},
         "data": {"train": str(toy_data["train"]), "test": str(test)},
+        "task": {"max_length": 32},
         "output": {"dir": str(tmp_path / "run")},
     }))
     rc, err = _run_cli(["train", str(path)], capsys)
@@ -108,6 +110,7 @@ def test_bad_recipe(case, tmp_path, capsys, tiny_bert_dir, toy_data):
     recipe = {
         "model": {"name": str(tiny_bert_dir)},
         "data": {"train": str(toy_data["train"])},
+        "task": {"max_length": 32},
         "output": {"dir": str(tmp_path / "run")},
     }
     for section, values in change.items():
@@ -242,3 +245,126 @@ def test_recipe_loader_on_arbitrary_text(tmp_path_factory, text):
         load_recipe(path)
     except PeftgovError as exc:
         assert str(path) in str(exc)
+
+
+# --------------------------------------------------------------------------- strict YAML
+
+DUPLICATE_CASES = {
+    # name: (recipe text with {model} / {train} / {out} placeholders, dotted key, lines)
+    "section twice": (
+        "model: {{name: {model}}}\ndata: {{train: {train}}}\ntrain:\n  epochs: 9\n  lr: 0.5\n"
+        "output: {{dir: {out}}}\ntrain:\n  max_steps: 1\n",
+        "train", (3, 7),
+    ),
+    "key twice in a section": (
+        "model: {{name: {model}}}\ndata: {{train: {train}}}\ntrain:\n  lr: 0.5\n  max_steps: 1\n"
+        "  lr: 0.01\noutput: {{dir: {out}}}\n",
+        "train.lr", (4, 6),
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(DUPLICATE_CASES))
+def test_duplicate_key_is_refused_naming_both_lines(case, tmp_path, capsys, tiny_bert_dir, toy_data):
+    text, key, (first, second) = DUPLICATE_CASES[case]
+    path = tmp_path / "recipe.yaml"
+    out = tmp_path / "run"
+    path.write_text(text.format(model=tiny_bert_dir, train=toy_data["train"], out=out))
+    rc, err = _run_cli(["train", str(path)], capsys)
+    _assert_clean(rc, err, str(path), f"{key}: duplicate key", f"lines {first} and {second}")
+    assert not out.exists()
+
+
+def test_merge_keys_may_override_what_they_bring(tmp_path, tiny_bert_dir, toy_data):
+    path = tmp_path / "recipe.yaml"
+    path.write_text(
+        f"model: {{name: {tiny_bert_dir}}}\ndata: {{train: {toy_data['train']}}}\n"
+        "train:\n  <<: {lr: 0.5, epochs: 2}\n  lr: 0.01\n"
+    )
+    recipe = load_recipe(path)
+    assert recipe.train.lr == 0.01 and recipe.train.epochs == 2
+
+
+def test_duplicate_key_in_a_suite_is_refused(tmp_path):
+    from benchmarks.harness import SuiteError, load_suite
+
+    path = tmp_path / "suite.yaml"
+    path.write_text("name: s\nseeds: [1]\nmethods: [lora]\nseeds: [2, 3]\n")
+    with pytest.raises(SuiteError, match=r"suite.yaml: seeds: duplicate key \(lines 2 and 4\)"):
+        load_suite(path)
+
+
+# --------------------------------------------------------------------------- backbone limits
+
+LIMIT_CASES = {
+    # name: (recipe changes, expected fragments); the tiny BERT has 64 positions and 2 layers
+    "max_length past the positions": (
+        {"task": {"max_length": 100000}}, ["task.max_length", "100000", "64 positions"]
+    ),
+    "virtual tokens past the positions": (
+        {"task": {"max_length": 60}, "method": {"name": "prompt", "num_virtual_tokens": 8}},
+        ["task.max_length", "60 + 8 virtual tokens", "at most 56"],
+    ),
+    "lora targets nothing": (
+        {"method": {"name": "lora", "target_modules": ["query", "q_proj"]}},
+        ["method.target_modules", "['q_proj']", "match no module"],
+    ),
+    "adapter targets nothing": (
+        {"method": {"name": "adapter", "target_modules": ["mlp.down_proj"]}},
+        ["method.target_modules", "mlp.down_proj"],
+    ),
+    "freeze past the depth": (
+        {"method": {"name": "freeze", "layers": 8}}, ["method.layers", "8", "2 layers"]
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(LIMIT_CASES))
+def test_backbone_limits_are_refused_before_anything_loads(
+    case, tmp_path, capsys, tiny_bert_dir, toy_data, monkeypatch
+):
+    change, needles = LIMIT_CASES[case]
+    recipe = {
+        "model": {"name": str(tiny_bert_dir)},
+        "data": {"train": str(toy_data["train"])},
+        "task": {"max_length": 32},
+        "output": {"dir": str(tmp_path / "run")},
+    }
+    for section, values in change.items():
+        recipe.setdefault(section, {}).update(values)
+    path = tmp_path / "recipe.yaml"
+    path.write_text(yaml.safe_dump(recipe))
+
+    def no_data(*args, **kwargs):
+        raise AssertionError("data was read before the backbone's limits were checked")
+
+    for task in peftgov.TASKS.values():
+        monkeypatch.setattr(task, "prepare", no_data)
+    rc, err = _run_cli(["train", str(path)], capsys)
+    _assert_clean(rc, err, str(path), *needles)
+    assert not (tmp_path / "run").exists()
+
+
+def test_a_long_text_dataset_with_a_too_long_max_length_fails_in_seconds(
+    tmp_path, capsys, tiny_bert_dir
+):
+    """The issue's case: 20,000 long rows and max_length past the backbone's positions fail
+    before any of them is read or tokenized, well under the time reading them would take."""
+    import time
+
+    train = tmp_path / "long.jsonl"
+    row = json.dumps({"text": "pipe leak " * 400, "label": "water"})
+    other = json.dumps({"text": "tax refund " * 400, "label": "tax"})
+    train.write_text("\n".join([row, other] * 10000) + "\n")
+    recipe = {
+        "model": {"name": str(tiny_bert_dir)},
+        "data": {"train": str(train)},
+        "task": {"max_length": 4096},
+        "output": {"dir": str(tmp_path / "run")},
+    }
+    path = tmp_path / "recipe.yaml"
+    path.write_text(yaml.safe_dump(recipe))
+    tick = time.perf_counter()
+    rc, err = _run_cli(["train", str(path)], capsys)
+    _assert_clean(rc, err, "task.max_length", "4096")
+    assert time.perf_counter() - tick < 30

@@ -37,7 +37,7 @@ from transformers.pytorch_utils import Conv1D
 
 from ..config import MethodConfig, _require
 from . import register
-from .base import PeftMethod
+from .base import PeftMethod, unmatched_targets
 
 PEFT_NAME = "bottleneck"
 """The peft method name (``adapter_config.json`` says ``"peft_type": "BOTTLENECK"``)."""
@@ -312,6 +312,18 @@ class AdapterOptions(MethodConfig):
 @register
 class Adapter(PeftMethod):
     """Bottleneck adapters: only the adapters and the task head train; saved as a peft folder."""
+
+    def backbone_problems(self, cfg, config, module_names):
+        if cfg.target_modules is None:
+            try:
+                default_target_modules(config.model_type, cfg.variant)
+            except ValueError as exc:
+                return [("target_modules", str(exc))]
+            return []
+        missing = unmatched_targets(list(cfg.target_modules), module_names)
+        if missing:
+            return [("target_modules", f"{missing} match no module of this backbone")]
+        return []
 
     name = "adapter"
     config_cls = AdapterOptions

@@ -48,6 +48,25 @@ class Method:
         """Optionally fold the method into the backbone for faster inference (default: no-op)."""
         return model
 
+    def extra_positions(self, cfg: MethodConfig) -> int:
+        """Positions the method adds to every sequence (prompt learning's virtual tokens); the
+        backbone's position limit must hold ``task.max_length`` plus these."""
+        return 0
+
+    def backbone_problems(
+        self, cfg: MethodConfig, config: Any, module_names: list[str]
+    ) -> list[tuple[str, str]]:
+        """``(method key, message)`` for every option this backbone cannot honour, found from
+        its config and module names alone, before any weight is loaded (default: none)."""
+        return []
+
+
+def unmatched_targets(targets: list[str], module_names: list[str]) -> list[str]:
+    """The entries of a ``target_modules`` list that name no module (exact or dotted suffix)."""
+    return [
+        t for t in targets if not any(n == t or n.endswith("." + t) for n in module_names)
+    ]
+
 
 def set_trainable(model: nn.Module, names: list[str]) -> None:
     """Unfreeze every parameter inside the named submodules (dotted names, suffix match)."""

@@ -31,6 +31,12 @@ class Freeze(Method):
         set_trainable(model, top + head)
         return model
 
+    def backbone_problems(self, cfg, config, module_names):
+        depth = getattr(config, "num_hidden_layers", None)
+        if depth is not None and cfg.layers > depth:
+            return [("layers", f"{cfg.layers} is more than the backbone's {depth} layers")]
+        return []
+
     def save(self, model, directory):
         save_trainable(model, directory, meta={"method": self.name})
 

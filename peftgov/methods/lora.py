@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from ..config import MethodConfig, _require
 from . import register
-from .base import PeftMethod
+from .base import PeftMethod, unmatched_targets
 
 
 @dataclass(frozen=True)
@@ -50,5 +50,24 @@ class Lora(PeftMethod):
             bias=cfg.bias,
         )
 
+    def backbone_problems(self, cfg, config, module_names):
+        if isinstance(cfg.target_modules, list):
+            missing = unmatched_targets(cfg.target_modules, module_names)
+            if missing:
+                return [("target_modules", f"{missing} match no module of this backbone "
+                         f"({config.model_type}); e.g. {_linear_examples(module_names)}")]
+        return []
+
     def merge_for_inference(self, model):
         return model.merge_and_unload() if hasattr(model, "merge_and_unload") else model
+
+
+def _linear_examples(module_names: list[str]) -> str:
+    """A few distinct leaf names from the first block, to show what can be targeted."""
+    leaves = []
+    for name in module_names:
+        if ".0." in name:
+            leaf = name.rsplit(".", 1)[-1]
+            if leaf not in leaves:
+                leaves.append(leaf)
+    return ", ".join(leaves[:8]) or "see model.named_modules()"
