@@ -1,3 +1,4 @@
-"""peftgov's benchmarks: suites of recipes x methods x seeds, run one subprocess per run by
-:mod:`benchmarks.harness`, reported (tables, statistics, plots) by :mod:`benchmarks.report`
-from the result JSON files alone. See ``benchmarks/README.md``."""
+"""peftgov's benchmark data: suites (``suites/``), result files and reports (``results/``), the
+plain-Trainer baseline script (``baselines/``). The code that runs and reports them is the
+installed :mod:`peftgov.bench`; ``python -m benchmarks`` runs its command line. See
+``benchmarks/README.md``."""

@@ -1,5 +1,5 @@
-"""``python -m benchmarks run|report SUITE.yaml``"""
+"""``python -m benchmarks run|report|peak|scaling ...``: the code is :mod:`peftgov.bench`."""
 
-from .harness import main
+from peftgov.bench.runner import main
 
 raise SystemExit(main())

@@ -15,10 +15,8 @@ import pytest
 import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:  # `benchmarks` is a folder of the project, not an installed package
-    sys.path.insert(0, str(ROOT))
 
-from benchmarks import harness, report  # noqa: E402
+from peftgov.bench import report, runner as harness  # noqa: E402
 
 T_975_DF2 = 4.302653  # t(0.975, df=2), from tables
 T_975 = {1: 12.706205, 2: 4.302653, 4: 2.776445, 10: 2.228139, 32 / 19: 5.176232}
@@ -257,11 +255,13 @@ def test_shipped_suites_plan(monkeypatch):
         assert all(r.error is None for r in runs), [r.error for r in runs if r.error]
         assert len({r.id for r in runs}) == len(runs)
         counts[suite.name] = len(runs)
-    assert counts == {"banking77": 27, "conll2003": 12, "fewshot": 24, "smoke": 4, "sst2": 12}
+    assert counts == {
+        "banking77": 27, "chinese": 36, "conll2003": 12, "fewshot": 24, "smoke": 4, "sst2": 12,
+    }
 
 
 def test_per_class_samples_are_exact_nested_and_keep_peftgovs_validation(tmp_path, make_recipe):
-    from peftgov.config import load_recipe
+    from peftgov.recipe import load_recipe
     from peftgov.data import carve_validation, read_rows
 
     recipe = make_recipe(tmp_path)
@@ -431,7 +431,7 @@ def test_interrupt_is_recorded_and_stops_the_suite(tmp_path, make_recipe, monkey
 
 
 def test_scaling_table_from_rows(tmp_path):
-    from benchmarks.scaling import write
+    from peftgov.bench.scaling import write
 
     rows = [
         {"method": "lora", "seq_len": s, "batch": b, "tokens_per_step": s * b,
@@ -451,7 +451,7 @@ def test_scaling_table_from_rows(tmp_path):
 @pytest.mark.slow
 def test_scaling_measures_real_steps(tmp_path):
     """One real MiniLM step per cell: cost grows with the tokens in the step."""
-    from benchmarks.scaling import main
+    from peftgov.bench.scaling import main
 
     assert main(["--methods", "bitfit", "--lengths", "8,64", "--batches", "4",
                  "--steps", "1", "--out", str(tmp_path)]) == 0

@@ -31,7 +31,7 @@ def measure(method: str, lengths: list[int], batches: list[int], steps: int,
 
     from peftgov import perf
     from peftgov.backbones import resolve
-    from peftgov.config import load_recipe
+    from peftgov.recipe import load_recipe
     from peftgov.loop import build_optimizer
     from peftgov.methods import get_method
     from peftgov.tasks import get_task

@@ -1,0 +1,344 @@
+"""Running a suite: one subprocess per run, finished runs skipped, failures kept apart.
+
+Every run trains in its own subprocess (``python -m peftgov train RECIPE key=value ...``), so
+one crash does not end the suite and peak memory is that run's alone. A finished run leaves
+``<runs_dir>/<id>.json`` (its ``metrics.json`` plus a ``bench`` record: suite, recipe, command,
+wall time, git commit, data hashes); a failed, timed-out or interrupted one leaves
+``<runs_dir>/failed/<id>.json`` with the return code and the tail of its log, and never reaches
+a table. Re-running a suite skips the ids whose result JSON exists (``--force`` trains them
+again); a run interrupted mid-way resumes from its last checkpoint (peftgov's
+``output.resume``). Ctrl-C or SIGTERM stops the current run, records it and stops the suite.
+
+:func:`main` is the command line (``python -m benchmarks``, ``peftgov bench``; its words are
+in :mod:`.cli`): exit 0 when every selected run is finished, 1 when any failed, 130 when
+interrupted, 2 for a suite file error.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import shlex
+import signal
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .cli import measure_peaks, parser
+from .fewshot import full_split_stats, write_sample
+from .plan import Run, format_value, plan
+from .process import Outcome, error_line, launch_process, tail
+from .provenance import git_info, now, sha256, write_json
+from .suite import BASELINES, Suite, SuiteError, load_suite
+
+__all__ = [  # the runner's own, and the suite steps it drives (one namespace for callers)
+    "Outcome", "Run", "Runner", "Suite", "SuiteError", "command", "format_value",
+    "full_split_stats", "launch_process", "load_suite", "main", "plan", "run_suite",
+    "write_sample", "write_suite_report",
+]
+
+
+def command(run: Run, run_dir: Path, *, launch: str | None = None) -> list[str]:
+    """The subprocess command line that trains ``run`` into ``run_dir``."""
+    overrides = [f"{k}={format_value(v)}" for k, v in run.overrides.items()]
+    overrides += [f"output.dir={run_dir}", "output.overwrite=true"]
+    if run.baseline:
+        target = [str(BASELINES[run.baseline]), run.recipe, *overrides]
+    else:
+        target = ["-m", "peftgov", "train", "--quiet", run.recipe, *overrides]
+    if launch:
+        return [sys.executable, "-m", "accelerate.commands.launch", "--config_file", launch,
+                *target]
+    return [sys.executable, *target]
+
+
+@dataclass
+class Runner:
+    suite: Suite
+    launch: str | None = None
+    timeout_s: float | None = None
+    git: dict[str, Any] = field(default_factory=dict)
+
+    def result_path(self, run: Run) -> Path:
+        return self.suite.runs_dir / f"{run.id}.json"
+
+    def failed_path(self, run: Run) -> Path:
+        return self.suite.runs_dir / "failed" / f"{run.id}.json"
+
+    def run_dir(self, run: Run) -> Path:
+        return self.suite.runs_dir / "runs" / run.id
+
+    def log_path(self, run: Run) -> Path:
+        return self.suite.runs_dir / "logs" / f"{run.id}.log"
+
+    def state(self, run: Run) -> str:
+        if self.result_path(run).is_file():
+            return "finished"
+        return "failed" if self.failed_path(run).is_file() else "pending"
+
+    def env(self) -> dict[str, str]:
+        env = dict(os.environ)
+        env.setdefault("TOKENIZERS_PARALLELISM", "false")
+        env.update(self.suite.env)
+        return env
+
+    def execute(self, run: Run) -> tuple[str, str]:
+        """Train one run; returns (status, one-line summary)."""
+        run_dir = self.run_dir(run)
+        cmd = command(run, run_dir, launch=self.launch)
+        started = now()
+        extra: dict[str, Any] = {}
+        setup_error = None
+        try:
+            if run.sample is not None:
+                extra = write_sample(run)
+            elif self.suite.train_sizes != [None] and run.error is None:
+                extra = full_split_stats(run)
+        except Exception as exc:  # a data problem: let peftgov report it in the subprocess
+            setup_error = f"{type(exc).__name__}: {exc}"
+        outcome = launch_process(cmd, log=self.log_path(run), env=self.env(),
+                                 timeout_s=self.timeout_s or self.suite.timeout_s)
+        interrupted = outcome.status == "interrupted"
+        metrics_file = run_dir / "metrics.json"
+        if interrupted and outcome.returncode == 0 and metrics_file.is_file():
+            outcome.status = "ok"  # it finished while being stopped: keep it
+        if outcome.status == "ok" and not metrics_file.is_file():
+            outcome.status = "failed"
+            setup_error = setup_error or f"exit 0 but no {metrics_file}"
+        if outcome.status != "ok":
+            err = self._record_failure(run, cmd, outcome, started, setup_error)
+            if interrupted:
+                raise KeyboardInterrupt
+            return outcome.status, (
+                f"FAILED ({outcome.status}, rc {outcome.returncode}) "
+                f"{outcome.wall_time_s:.1f} s: {err[:160]} -> {self.failed_path(run)}"
+            )
+        metrics = json.loads(metrics_file.read_text(encoding="utf-8"))
+        metrics["bench"] = self._bench_record(run, cmd, outcome, started, extra)
+        write_json(self.result_path(run), metrics)
+        self.failed_path(run).unlink(missing_ok=True)
+        if interrupted:
+            raise KeyboardInterrupt
+        metric = metrics.get("metric", "accuracy")
+        test = (metrics.get("test") or {}).get(metric)
+        shown = f"test {metric}={test:.4f}" if isinstance(test, (int, float)) else "no test"
+        return "ok", f"ok {outcome.wall_time_s:.1f} s, {shown} -> {self.result_path(run)}"
+
+    def _bench_record(self, run: Run, cmd, outcome: Outcome, started: str, extra) -> dict:
+        from peftgov.recipe import load_recipe
+
+        recipe = load_recipe(run.recipe, overrides=run.overrides)
+        data = {s: getattr(recipe.data, s) for s in ("train", "validation", "test")}
+        backbone = self.run_dir(run) / "backbone.json"
+        log_text = self.log_path(run).read_text(encoding="utf-8", errors="replace")
+        return {
+            "suite": self.suite.name,
+            "id": run.id,
+            "label": run.label,
+            "baseline": run.baseline,
+            "recipe": run.recipe,
+            "overrides": run.overrides,
+            "train_size": run.train_size,
+            **extra,
+            "command": shlex.join(cmd),
+            "launch": self.launch,
+            "cwd": os.getcwd(),
+            "started_at": started,
+            "finished_at": now(),
+            "wall_time_s": outcome.wall_time_s,
+            "returncode": outcome.returncode,
+            "subprocess_maxrss_mb": outcome.maxrss_mb,
+            "resumed": "peftgov: resuming" in log_text,
+            **self.git,
+            "host": platform.node(),
+            "cpu_count": os.cpu_count(),
+            "data_files": data,
+            "data_sha256": {s: sha256(p) for s, p in data.items() if p},
+            "backbone": json.loads(backbone.read_text()) if backbone.is_file() else None,
+            "run_dir": str(self.run_dir(run)),
+            "log": str(self.log_path(run)),
+        }
+
+    def _record_failure(self, run: Run, cmd, outcome: Outcome, started: str, setup_error) -> str:
+        lines = tail(self.log_path(run))
+        status, wall = outcome.status, outcome.wall_time_s
+        error = error_line(lines) or setup_error or status
+        if status == "timeout":
+            error = f"timed out after {wall:.0f} s; last line: {error}"
+        elif status == "interrupted":
+            error = f"interrupted (Ctrl-C or SIGTERM) after {wall:.0f} s"
+        write_json(
+            self.failed_path(run),
+            {
+                "id": run.id,
+                "suite": self.suite.name,
+                "label": run.label,
+                "status": status,
+                "returncode": outcome.returncode,
+                "error": error,
+                "setup_error": setup_error,
+                "planning_error": run.error,
+                "error_tail": lines,
+                "command": shlex.join(cmd),
+                "recipe": run.recipe,
+                "overrides": run.overrides,
+                "started_at": started,
+                "finished_at": now(),
+                "wall_time_s": wall,
+                **self.git,
+                "log": str(self.log_path(run)),
+            },
+        )
+        return error
+
+
+def _select(runs: list[Run], only: str | None, seeds: str | None = None) -> list[Run]:
+    if seeds:
+        try:
+            keep = {int(x) for x in seeds.split(",") if x.strip()}
+        except ValueError:
+            raise SuiteError(f"--seeds: expected comma-separated integers, got {seeds!r}") from None
+        runs = [r for r in runs if r.seed in keep]
+    if not only:
+        return runs
+    wanted = {w.strip() for w in only.split(",") if w.strip()}
+    known = {r.label for r in runs}
+    unknown = wanted - known
+    if unknown:
+        raise SuiteError(f"--only: no method {sorted(unknown)} in this suite (has {sorted(known)})")
+    return [r for r in runs if r.label in wanted]
+
+
+def run_suite(
+    suite: Suite,
+    *,
+    only: str | None = None,
+    seeds: str | None = None,
+    dry_run: bool = False,
+    force: bool = False,
+    launch: str | None = None,
+    timeout_s: float | None = None,
+    report: bool = True,
+    out=None,
+) -> int:
+    """Train every unfinished run of ``suite``; 0 when all are finished, 1 if any failed,
+    130 when interrupted."""
+    out = out or sys.stdout
+    runs = _select(plan(suite), only, seeds)
+    runner = Runner(suite, launch=launch, timeout_s=timeout_s)
+    if launch and not Path(launch).is_file():
+        raise SuiteError(f"--launch: accelerate config not found: {launch}")
+    todo = [r for r in runs if force or runner.state(r) != "finished"]
+    print(
+        f"suite {suite.name}: {len(runs)} runs, {len(runs) - len(todo)} finished, "
+        f"{len(todo)} to run -> {suite.runs_dir}",
+        file=out, flush=True,
+    )
+    if dry_run:
+        for r in runs:
+            state = runner.state(r)
+            print(f"{r.id}  [{state}]", file=out)
+            if force or state != "finished":
+                print(f"    {shlex.join(command(r, runner.run_dir(r), launch=launch))}", file=out)
+            if r.error:
+                print(f"    recipe error: {r.error}", file=out)
+        return 0
+    runner.git = git_info()
+    if todo:
+        ensure_peak()
+    failed = 0
+    width = max((len(r.id) for r in runs), default=0)
+    # SIGTERM (a scheduler, `kill`) stops the current run and records it, as Ctrl-C does: the
+    # run's process group is its own, so it would otherwise outlive the harness.
+    previous = _on_sigterm(_interrupt)
+    try:
+        for i, r in enumerate(runs, start=1):
+            prefix = f"[{i}/{len(runs)}] {r.id.ljust(width)}"
+            if not force and runner.state(r) == "finished":
+                print(f"{prefix}  skip (finished)", file=out, flush=True)
+                continue
+            print(f"{prefix}  ...", end=" ", file=out, flush=True)
+            status, line = runner.execute(r)
+            failed += status != "ok"
+            print(line, file=out, flush=True)
+    except KeyboardInterrupt:
+        print(f"\ninterrupted: recorded in {suite.runs_dir / 'failed'}; run the same command "
+              "again to continue (finished runs are skipped, an interrupted one resumes)",
+              file=out, flush=True)
+        if report:
+            write_suite_report(suite)
+        return 130
+    finally:
+        _on_sigterm(previous)
+    if report:
+        path = write_suite_report(suite)
+        print(f"report: {path}", file=out, flush=True)
+    return 1 if failed else 0
+
+
+def _interrupt(signum, frame) -> None:
+    raise KeyboardInterrupt
+
+
+def _on_sigterm(handler):
+    """Install ``handler`` for SIGTERM (main thread only); returns the previous one."""
+    if handler is None:
+        return None
+    try:
+        return signal.signal(signal.SIGTERM, handler)
+    except ValueError:  # not the main thread
+        return None
+
+
+def write_suite_report(suite: Suite) -> Path:
+    """The suite's report: its result files, its runs not run yet, and what it compares."""
+    from .report import write_report
+
+    suite.runs_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        runner = Runner(suite)
+        pending = [r.id for r in plan(suite) if runner.state(r) == "pending"]
+    except Exception:  # the report stands on the result files alone
+        pending = []
+    return write_report(suite.runs_dir, suite=suite.name, notes=suite.notes, pending=pending,
+                        spec=suite.report_spec())
+
+
+def ensure_peak() -> None:
+    """Measure the matmul peak once per machine and thread count (runs then report MFU)."""
+    from peftgov import perf
+
+    key, peak, measured = perf.measured_peak()
+    if measured:
+        print(f"peak {key}: {perf.describe_peak(peak)}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m benchmarks run|report|peak|scaling ...`` (also ``peftgov bench``)."""
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["scaling"]:
+        from .scaling import main as scaling_main
+
+        return scaling_main(argv[1:])
+    args = parser().parse_args(argv)
+    try:
+        if args.command == "peak":
+            return measure_peaks(args.threads, args.out)
+        if args.command == "report" and Path(args.suite).is_dir():
+            from .report import write_report
+
+            print(f"report: {write_report(Path(args.suite))}")
+            return 0
+        suite = load_suite(args.suite, runs_dir=args.runs_dir)
+        if args.command == "report":
+            print(f"report: {write_suite_report(suite)}")
+            return 0
+        return run_suite(
+            suite, only=args.only, seeds=args.seeds, dry_run=args.dry_run, force=args.force,
+            launch=args.launch, timeout_s=args.timeout, report=not args.no_report,
+        )
+    except SuiteError as exc:
+        print(f"benchmarks: error: {exc}", file=sys.stderr)
+        return 2

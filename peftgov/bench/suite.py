@@ -1,0 +1,253 @@
+"""The suite file (``benchmarks/suites/*.yaml``): its schema as frozen dataclasses, and its loader.
+
+A suite names recipes x methods x seeds [x examples per class], and what its report compares:
+the reference method (``reference:``, default ``full``), the row order (the order of
+``methods:``) and per-method targets (``target_pts:`` in a method mapping; default: the issue's
+targets, :data:`ISSUE_TARGETS`).
+
+The file is read as strict YAML (:mod:`peftgov.yamlio`: a key written twice is refused) and
+checked with the recipe machinery of :mod:`peftgov.config`: every value against its dataclass
+annotation (``_coerce``), then each class's ``__post_init__`` (``_require``). Any problem is one
+:class:`SuiteError` naming the file and the key (``methods[2].baseline``).
+
+Paths inside a suite (recipes, ``runs_dir``) are relative to the working directory, the project
+root, like the data paths inside the recipes. The baseline scripts are found in the project's
+``benchmarks/`` folder next to this package (:data:`BENCH_DIR`): peftgov installed editable
+from its checkout (``pip install -e .``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+
+from peftgov import yamlio
+from peftgov.config import _coerce, _Invalid, _require
+from peftgov.errors import RecipeError
+
+BENCH_DIR = Path(__file__).resolve().parents[2] / "benchmarks"
+"""The project's benchmarks folder (suites, results, baselines), beside the peftgov package."""
+
+BASELINES = {"hf_trainer": BENCH_DIR / "baselines" / "hf_trainer.py"}
+"""Baseline run types: a script taking ``RECIPE key=value...`` and writing ``metrics.json``
+into ``output.dir``."""
+
+REFERENCE = "full"
+"""The default ``reference:``, the method every other method is compared with."""
+
+ISSUE_TARGETS: dict[str, float | str] = {
+    "lora": 0.5, "adapter": 0.5, "bitfit": 1.5, "prompt": "gap",
+}
+"""The default ``target_pts`` per peftgov method: at most this many points below the reference
+(mean over seeds); ``gap``: the gap is stated, no target. Baselines and other methods: none."""
+
+METHOD_ORDER = ("full", "freeze", "lora", "adapter", "bitfit", "prompt", "ia3")
+"""Row order of a report written from a results folder alone, and of labels a suite omits."""
+
+Target = float | Literal["gap"] | None
+
+
+class SuiteError(Exception):
+    """A suite file is invalid (named file, key and reason)."""
+
+
+def _dotted(value: dict[str, Any] | None, key: str) -> dict[str, Any]:
+    value = value or {}
+    _require(all(isinstance(k, str) and "." in k for k in value), key,
+             "expected a mapping of dotted keys (train.max_steps: 3)")
+    return dict(value)
+
+
+@dataclass(frozen=True)
+class MethodEntry:
+    """One ``methods:`` entry: a peftgov method (``lora`` is ``{name: lora}``), a variant
+    (``{name: lora, label: lora-r4, overrides: {method.r: 4}}``) or a baseline run type
+    (``{baseline: hf_trainer, method: lora}``). ``label`` and ``method`` are always set after
+    construction, ``overrides`` is a mapping."""
+
+    name: str | None = None
+    """The peftgov method (``method.name``)."""
+    label: str | None = None
+    """The name in run ids and tables; default ``name``, or ``<baseline>_<method>``."""
+    baseline: str | None = None
+    method: str | None = None
+    """The peftgov method a baseline mirrors (``name`` for the others)."""
+    overrides: dict[str, Any] | None = None
+    """Dotted recipe keys for this method's runs."""
+    target_pts: Target = None
+    """At most this many points below the reference, or ``gap`` (the gap is stated, no target);
+    default: :data:`ISSUE_TARGETS` of the method, none for a baseline."""
+
+    def __post_init__(self) -> None:
+        if self.baseline is not None:
+            _require(self.baseline in BASELINES, "baseline",
+                     f"unknown baseline {self.baseline!r} (known: {sorted(BASELINES)})")
+            script = BASELINES[self.baseline]
+            _require(script.is_file(), "baseline", f"{script} not found (peftgov.bench needs the "
+                     "project checkout, peftgov installed with pip install -e .)")
+            _require(bool(self.method), "method",
+                     "a baseline needs `method:` (the peftgov method it mirrors)")
+            label, method, target = f"{self.baseline}_{self.method}", self.method, None
+        else:
+            _require(bool(self.name), "name", "a method mapping needs `name:` (or `baseline:`)")
+            label, method, target = self.name, self.name, ISSUE_TARGETS.get(self.name)
+        object.__setattr__(self, "label", self.label or label)
+        object.__setattr__(self, "method", method)
+        object.__setattr__(self, "overrides", _dotted(self.overrides, "overrides"))
+        if self.target_pts is None:
+            object.__setattr__(self, "target_pts", target)
+
+
+@dataclass(frozen=True)
+class SuiteFile:
+    """The keys of a suite file, as written (see benchmarks/README.md)."""
+
+    name: str | None = None
+    """Default: the file name."""
+    description: str | None = None
+    runs_dir: str | None = None
+    """Default: ``benchmarks/results/<name>``."""
+    recipes: str | list[str] | None = None
+    methods: list[str | dict[str, Any]] | None = None
+    seeds: list[int] = field(default_factory=lambda: [42])
+    train_sizes: list[int | None] | None = None
+    """Examples per class (``null`` = all)."""
+    train_size_overrides: dict[Any, Any] | None = None
+    overrides: dict[str, Any] | None = None
+    reference: str | None = None
+    """The method (label) the report compares every other with; default ``full``."""
+    notes: str | list[str] | None = None
+    timeout_s: float | None = None
+    env: dict[str, Any] | None = None
+
+    def __post_init__(self) -> None:
+        _require(bool(self.recipes), "recipes", "expected a list of recipe paths")
+        _require(bool(self.methods), "methods", "expected a non-empty list")
+        _require(bool(self.seeds), "seeds", "expected a list of integers")
+        _require(all(s is None or s > 0 for s in self.train_sizes or []), "train_sizes",
+                 "expected positive integers or null (= all)")
+        _require(self.timeout_s is None or self.timeout_s > 0, "timeout_s",
+                 "expected a positive number of seconds")
+        _dotted(self.overrides, "overrides")
+
+
+@dataclass(frozen=True)
+class ReportSpec:
+    """What a report compares: from the suite file, else (a results folder alone) the defaults."""
+
+    reference: str = REFERENCE
+    order: tuple[str, ...] = ()
+    """Row order by label; labels not here follow, in :data:`METHOD_ORDER`."""
+    targets: dict[str, Target] = field(default_factory=dict)
+    """Target per label; a label not here gets :data:`ISSUE_TARGETS` of its peftgov method."""
+
+    def sort_key(self, label: str) -> tuple[int, int, str]:
+        if label in self.order:
+            return (0, self.order.index(label), "")
+        base = label.split("-")[0]
+        rank = METHOD_ORDER.index(base) if base in METHOD_ORDER else len(METHOD_ORDER)
+        return (1, rank, label)
+
+    def target(self, label: str, method: str) -> Target:
+        return self.targets[label] if label in self.targets else ISSUE_TARGETS.get(method)
+
+
+@dataclass(frozen=True)
+class Suite:
+    """A checked suite, paths and defaults resolved: what the planner and runner read."""
+
+    name: str
+    path: Path
+    runs_dir: Path
+    recipes: list[str]
+    methods: list[MethodEntry]
+    seeds: list[int]
+    train_sizes: list[int | None] = field(default_factory=lambda: [None])
+    train_size_overrides: dict[int | None, dict[str, Any]] = field(default_factory=dict)
+    overrides: dict[str, Any] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+    timeout_s: float | None = None
+    env: dict[str, str] = field(default_factory=dict)
+    reference: str = REFERENCE
+
+    def report_spec(self) -> ReportSpec:
+        return ReportSpec(self.reference, tuple(m.label for m in self.methods),
+                          {m.label: m.target_pts for m in self.methods})
+
+
+def _typed(cls: type, raw: Any, path: Path, where: str = "") -> Any:
+    """``raw`` as the dataclass ``cls``: known keys only, each value checked against its
+    annotation (``peftgov.config._coerce``), then ``cls``'s own checks; else SuiteError."""
+    at = f"{where}: " if where else ""
+    if not isinstance(raw, dict):
+        raise SuiteError(f"{path}: {at}expected a mapping, got {raw!r}")
+    known = sorted(f.name for f in dataclasses.fields(cls))
+    unknown = sorted(str(k) for k in set(raw) - set(known))
+    if unknown:
+        raise SuiteError(f"{path}: {at}unknown keys {unknown} (known: {known})")
+    hints = typing.get_type_hints(cls)
+    key = (lambda k: f"{where}.{k}") if where else str
+    try:
+        return cls(**{k: _coerce(v, hints[k], key(k), str(path)) for k, v in raw.items()})
+    except RecipeError as exc:
+        raise SuiteError(str(exc)) from None
+    except _Invalid as exc:
+        raise SuiteError(f"{path}: {key(exc.key)}: {exc}") from None
+
+
+def load_suite(path: str | Path, *, runs_dir: str | Path | None = None) -> Suite:
+    """Read and check a suite YAML file."""
+    path = Path(path)
+    try:
+        raw = yamlio.load(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise SuiteError(f"{path}: cannot read ({exc.strerror})") from None
+    except yamlio.DuplicateKeyError as exc:
+        raise SuiteError(f"{path}: {exc}") from None
+    except yaml.YAMLError as exc:
+        raise SuiteError(f"{path}: invalid YAML ({exc})") from None
+    if not isinstance(raw, dict):
+        raise SuiteError(f"{path}: a suite is a YAML mapping")
+    f: SuiteFile = _typed(SuiteFile, raw, path)
+    methods = [
+        _typed(MethodEntry, {"name": m} if isinstance(m, str) else m, path, f"methods[{i}]")
+        for i, m in enumerate(f.methods)
+    ]
+    labels = [m.label for m in methods]
+    if len(set(labels)) != len(labels):
+        raise SuiteError(f"{path}: methods: duplicate labels {labels} (set `label:`)")
+    if f.reference is not None and f.reference not in labels:
+        raise SuiteError(f"{path}: reference: {f.reference!r} is not a method label {labels}")
+    sizes = f.train_sizes or [None]
+    size_overrides: dict[int | None, dict[str, Any]] = {}
+    for key, value in (f.train_size_overrides or {}).items():
+        k = None if key in (None, "all", "null") else key
+        if k not in sizes:
+            raise SuiteError(f"{path}: train_size_overrides: {key!r} is not in train_sizes")
+        value = value or {}
+        if not isinstance(value, dict) or not all(isinstance(d, str) and "." in d for d in value):
+            raise SuiteError(f"{path}: train_size_overrides.{key}: expected a mapping of dotted "
+                             "keys (train.max_steps: 3)")
+        size_overrides[k] = dict(value)
+    name = f.name or path.stem
+    notes = [f.notes] if isinstance(f.notes, str) else f.notes or []
+    return Suite(
+        name=name,
+        path=path,
+        runs_dir=Path(runs_dir or f.runs_dir or Path("benchmarks/results") / name),
+        recipes=[f.recipes] if isinstance(f.recipes, str) else list(f.recipes),
+        methods=methods,
+        seeds=list(f.seeds),
+        train_sizes=list(sizes),
+        train_size_overrides=size_overrides,
+        overrides=dict(f.overrides or {}),
+        notes=[n.strip() for n in notes],
+        timeout_s=f.timeout_s,
+        env={str(k): str(v) for k, v in (f.env or {}).items()},
+        reference=f.reference or REFERENCE,
+    )

@@ -1,0 +1,107 @@
+"""The report's verdicts: each method's gap to the reference against its target (from the suite
+file, default the issue's), and the issue's speed, MFU and memory targets."""
+
+from __future__ import annotations
+
+from .suite import ISSUE_TARGETS, REFERENCE
+from .tables import Group, Row, signed
+
+SPEED_BASELINE = "hf_trainer_lora"
+MFU_TARGETS = {"full": 0.50, "lora": 0.35}
+MEMORY_TARGET = 0.75  # LoRA peak memory / full fine-tuning's
+
+ISSUE_SENTENCE = (
+    "Targets (from the issue): LoRA and adapters within 0.5 points of full fine-tuning, "
+    "BitFit within 1.5 (judged on the mean gap; the CI says how sure that is); prompt "
+    "tuning: gap stated."
+)
+
+
+def long_name(reference: str) -> str:
+    return "full fine-tuning" if reference == "full" else reference
+
+
+def targets_sentence(groups: list[Group], reference: str) -> str:
+    """The targets as the report's reader needs them: the issue's, or the suite file's."""
+    rows = [r for g in groups for r in g.rows]
+    if reference == REFERENCE and all(r.target == ISSUE_TARGETS.get(r.method) for r in rows):
+        return ISSUE_SENTENCE
+    stated = dict.fromkeys((r.label, r.target) for r in rows if r.target is not None)
+    parts = [
+        f"{label}: gap stated" if t == "gap" else f"{label} within {t} points of {reference}"
+        for label, t in stated
+    ]
+    return ("Targets (from the suite file): " + ("; ".join(parts) or "none")
+            + " (judged on the mean gap; the CI says how sure that is).")
+
+
+def target_line(group: Group, row: Row) -> str:
+    """One sentence: the method's gap to the reference against its target."""
+    ref, d = group.reference, row.diff
+    if d is None:
+        return f"- **{row.label}**: no {long_name(ref)} results in this group: gap unknown."
+    ci = (
+        f"95% CI {signed(d.low)} to {signed(d.high)}, {d.kind} t"
+        if d.kind != "none"
+        else "no CI (fewer than two seeds on a side)"
+    )
+    gap = f"\u0394 = {signed(d.diff)} points vs {ref} ({ci}; n = {d.n_a} vs {d.n_b} seeds)"
+    target = row.target_pts
+    if target is None:
+        what = "gap stated (no target)" if row.target == "gap" else "no target in the issue"
+        return f"- **{row.label}**: {gap}: {what}."
+    verdict = "**met**" if d.diff >= -target else "**missed**"
+    if d.kind == "none":
+        certainty = ""
+    elif d.low >= -target:
+        certainty = f"; the CI lower bound {signed(d.low)} is also above \u2212{target}"
+    else:
+        certainty = (
+            f"; the CI lower bound {signed(d.low)} does not rule out a gap larger "
+            f"than {target}"
+        )
+    return (
+        f"- **{row.label}**: {gap}: target within {target} points of {ref} \u2014 "
+        f"{verdict}{certainty}."
+    )
+
+
+def speed_lines(group: Group) -> list[str]:
+    """The speed and memory targets: LoRA end to end >= 2x faster than the plain Trainer + peft
+    baseline at equal accuracy (+-0.5 point), MFU >= 50% (full) / 35% (LoRA) of the measured
+    peak, LoRA peak memory <= 0.75x full fine-tuning's."""
+    out = []
+    lora, base, full = group.row("lora"), group.row(SPEED_BASELINE), group.row("full")
+    if lora and base:
+        w_l, w_b = lora.avg("wall_time_s", bench=True), base.avg("wall_time_s", bench=True)
+        t_l, t_b = lora.avg("train_time_s"), base.avg("train_time_s")
+        gap = lora.mean - base.mean
+        if w_l and w_b:
+            speedup = w_b / w_l
+            ok = speedup >= 2 and abs(gap) <= 0.5
+            train_ratio = f"; training time alone {t_b / t_l:.2f}x" if t_l and t_b else ""
+            out.append(
+                f"- **speed vs plain Trainer + peft**: peftgov LoRA end to end {speedup:.2f}x "
+                f"the speed of `{SPEED_BASELINE}` (mean wall time {w_l:.0f} s vs {w_b:.0f} s"
+                f"{train_ratio}), test {group.metric} {signed(gap)} points: target ≥2x at "
+                f"equal accuracy (±0.5) — {'**met**' if ok else '**missed**'}."
+            )
+    for label, target in MFU_TARGETS.items():
+        row = group.row(label)
+        mfu = row.avg("mfu") if row else None
+        if row and mfu is not None:
+            ok = mfu >= target
+            out.append(
+                f"- **MFU {label}**: {mfu:.2f} of the measured matmul peak (the run's precision)"
+                f": target ≥{target:.2f} — {'**met**' if ok else '**missed**'}."
+            )
+    if lora and full:
+        m_l, m_f = lora.avg("peak_memory_mb"), full.avg("peak_memory_mb")
+        if m_l and m_f:
+            ratio = m_l / m_f
+            out.append(
+                f"- **memory**: LoRA peak {m_l:.0f} MB = {ratio:.2f}x full fine-tuning's "
+                f"{m_f:.0f} MB: target ≤{MEMORY_TARGET}x — "
+                f"{'**met**' if ratio <= MEMORY_TARGET else '**missed**'}."
+            )
+    return out
