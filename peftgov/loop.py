@@ -1,19 +1,24 @@
 """THE training loop, shared by every method and every task, on Accelerate.
 
-Read it top to bottom: build (backbone -> method -> data), evaluate the untouched test set,
-train with gradient accumulation / clipping / warmup + linear decay, evaluate every epoch or N
-steps keeping the best trainable state (early stopping optional), evaluate the test set with the
-best state, write the run directory. Hardware (processes, mixed precision) comes from the
-Accelerate launch config; nothing here branches on the method or the task.
+Read :func:`run` first: it is the whole story in four stages. :func:`build` makes the model
+(backbone -> method, everything else frozen), the data loaders, the optimizer and schedule;
+:func:`open_run_dir` marks the run directory; :func:`start` evaluates the untouched test set
+(or resumes an interrupted run from its checkpoint); :func:`train` runs the optimizer steps
+with gradient accumulation / clipping / warmup + linear decay, validating every epoch or N
+steps and keeping the best trainable state (early stopping optional); :func:`finish` tests the
+best state and writes the run directory. Hardware (processes, mixed precision) comes from the
+Accelerate launch config; nothing here branches on the method or the task: what differs
+between them are their hooks (:class:`~peftgov.methods.base.Method`,
+:class:`~peftgov.tasks.base.Task`).
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
-import os
-import resource
 import time
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,13 +29,15 @@ from torch import nn
 from torch.utils.data import DataLoader
 from tqdm.auto import tqdm
 
-from . import artifacts, checkpoint, limits, perf
+from . import artifacts, checkpoint, limits, perf, provenance, redact
 from .backbones import fingerprint, load_tokenizer, portable_name, resolve
 from .config import Recipe
 from .errors import PeftgovError, RecipeError
-from .methods import get_method
+from .evaluation import evaluate, make_loader, private_generator
+from .hardware import cpu_has_native_bf16, peak_memory_mb, use_cpu
+from .methods import METHODS, Method, get_method
 from .sampling import LengthGroupedBatchSampler
-from .tasks import Task, get_task
+from .tasks import Prepared, Task, get_task
 
 
 @dataclass
@@ -126,96 +133,8 @@ def build_optimizer(
     return torch.optim.AdamW(groups, lr=lr)
 
 
-def peak_memory_mb() -> float:
-    """Peak GPU memory allocated if on CUDA, else the process's peak resident set size."""
-    if torch.cuda.is_available() and torch.cuda.is_initialized():
-        return torch.cuda.max_memory_allocated() / 2**20
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux reports KiB
-
-
-def use_cpu() -> bool:
-    """Run on the CPU when there is no GPU or ACCELERATE_USE_CPU is set. Accelerate only
-    forms a multi-process CPU group (gloo, e.g. under torchrun) when told ``cpu=True``."""
-    flag = os.environ.get("ACCELERATE_USE_CPU", "").lower() in ("1", "true", "yes")
-    return flag or not torch.cuda.is_available()
-
-
-def cpu_has_native_bf16() -> bool:
-    """AVX-512 BF16 or AMX: only there is CPU bf16 autocast faster than fp32 (on AVX2-only
-    CPUs it is emulated and several times slower)."""
-    try:
-        flags = Path("/proc/cpuinfo").read_text()
-    except OSError:
-        return False
-    return "avx512_bf16" in flags or "amx_bf16" in flags
-
-
 def higher_is_better(metric: str) -> bool:
     return not (metric.endswith("loss") or metric.endswith("perplexity"))
-
-
-def evaluate(
-    model: nn.Module,
-    loader: DataLoader,
-    task: Task,
-    state: dict,
-    accelerator: Any,
-    *,
-    progress: bool = False,
-    desc: str = "eval",
-) -> dict[str, Any]:
-    """Metrics over ``loader``; predictions are gathered across processes without the
-    duplicates Accelerate pads the last batch with. ``progress``: a bar on the main process."""
-    was_training = model.training
-    model.eval()
-    preds: list = []
-    refs: list = []
-    loss_sum, n = 0.0, 0
-    bar = tqdm(
-        loader,
-        desc=desc,
-        leave=False,
-        dynamic_ncols=True,
-        disable=not (progress and accelerator.is_main_process),
-    )
-    with torch.no_grad():
-        for batch in bar:
-            out = task.eval_step(model, batch)
-            p, r = out["preds"], out["refs"]
-            if p.dim() > 1:  # token-level outputs: pad to a common length across processes
-                p = accelerator.pad_across_processes(p, dim=1, pad_index=-100)
-                r = accelerator.pad_across_processes(r, dim=1, pad_index=-100)
-            size = torch.tensor([r.shape[0]], device=r.device)
-            loss = out["loss"].detach().float().reshape(1) * size
-            p, r = accelerator.gather_for_metrics((p, r))
-            # One (loss x size, size) pair per process: plain gather (gather_for_metrics would
-            # treat them as samples and cut them). In multi-process runs the last batch's
-            # padding duplicates (at most processes - 1 examples) count in the loss only.
-            loss, size = accelerator.gather((loss, size))
-            preds += p.tolist()
-            refs += r.tolist()
-            loss_sum += float(loss.sum())
-            n += int(size.sum())
-    metrics = task.compute_metrics(preds, refs, state)
-    metrics["loss"] = loss_sum / max(n, 1)
-    model.train(was_training)
-    return metrics
-
-
-def private_generator(seed: int = 0) -> torch.Generator:
-    """Creating a DataLoader iterator draws a seed from its generator; with the global one
-    that would shift the dropout stream (and break exact resume), so each loader has its own."""
-    return torch.Generator().manual_seed(seed)
-
-
-def make_loader(dataset, task: Task, tokenizer, *, batch_size: int) -> DataLoader:
-    return DataLoader(
-        dataset,
-        batch_size=batch_size,
-        shuffle=False,
-        collate_fn=task.collator(tokenizer),
-        generator=private_generator(),
-    )
 
 
 def _batch_shape(recipe: Recipe, num_processes: int) -> tuple[int, int]:
@@ -281,7 +200,7 @@ def _can_resume(recipe: Recipe, run_dir: Path) -> bool:
     try:
         import yaml
 
-        saved = yaml.safe_load(saved_file.read_text(encoding="utf-8"))
+        saved = yaml.safe_load(saved_file.read_text(encoding="utf-8"))  # written by us
     except (OSError, ValueError):
         return False
     current = recipe.to_dict()
@@ -295,23 +214,16 @@ def _can_resume(recipe: Recipe, run_dir: Path) -> bool:
     return True
 
 
-# --------------------------------------------------------------------------- the loop
-
-
-# Methods that train the backbone's own (here quantized, so untrainable) weights.
-NO_KBIT_METHODS = {"full", "freeze"}
-
-
-def prepare_kbit(model: nn.Module, recipe: Recipe) -> nn.Module:
+def prepare_kbit(model: nn.Module, recipe: Recipe, method: Method) -> nn.Module:
     """QLoRA-style preparation of a 4-/8-bit backbone (peft's ``prepare_model_for_kbit_training``:
     norms and other float weights in fp32, input gradients on for the adapters below)."""
-    if recipe.method.name in NO_KBIT_METHODS:
+    if not method.supports_quantized_backbone:
+        able = ", ".join(n for n, m in METHODS.items() if m.supports_quantized_backbone)
         raise RecipeError(
             recipe.source,
             "model.quantization",
             f"method {recipe.method.name!r} trains the backbone's own weights, which a "
-            f"{recipe.model.quantization} backbone cannot; use lora (QLoRA), adapter, bitfit, "
-            "prompt or ia3",
+            f"{recipe.model.quantization} backbone cannot; use one of {able}",
         )
     from peft import prepare_model_for_kbit_training
 
@@ -320,16 +232,91 @@ def prepare_kbit(model: nn.Module, recipe: Recipe) -> nn.Module:
     )
 
 
+# --------------------------------------------------------------------------- the run
+
+
+@dataclass
+class Session:
+    """One training run in this process: what :func:`build` made, and where training is."""
+
+    recipe: Recipe
+    accelerator: Any
+    task: Task
+    method: Method
+    tokenizer: Any
+    prepared: Prepared
+    model: nn.Module
+    optimizer: torch.optim.Optimizer
+    scheduler: Any
+    sampler: LengthGroupedBatchSampler
+    train_dl: DataLoader
+    val_dl: DataLoader
+    test_dl: DataLoader | None
+    path: str
+    run_dir: Path
+    micro: int
+    accum: int
+    total_steps: int
+    trainable: int
+    total: int
+    resuming: bool
+    progress: bool
+    tracker: _BestTracker | None = None
+    log_file: Any = None
+    step: int = 0  # optimizer steps
+    epoch: int = 0
+    position: int = 0  # micro-batches into this epoch
+    samples: Any = None  # examples and real tokens trained on (tensors: reduced across processes)
+    tokens: Any = None
+    elapsed_before: float = 0.0  # training seconds spent before a resume
+    eval_time: float = 0.0  # evaluation and checkpoint seconds (not training time)
+    start_time: float = 0.0
+    test_before: dict[str, Any] | None = None
+    flops_per_token: float | None = None
+    redacted: dict[str, int] | None = None  # data.redact: placeholders put in, per type
+
+    @property
+    def main(self) -> bool:
+        return self.accelerator.is_main_process
+
+    def say(self, text: str) -> None:
+        if self.main:
+            tqdm.write(text)
+
+    def log(self, record: dict) -> None:
+        if self.main:
+            self.log_file.write(json.dumps(record) + "\n")
+            self.log_file.flush()
+
+    def unwrapped(self) -> nn.Module:
+        return self.accelerator.unwrap_model(self.model)
+
+    def evaluate(self, loader: DataLoader, desc: str) -> dict[str, Any]:
+        return evaluate(
+            self.model, loader, self.task, self.prepared.state, self.accelerator,
+            progress=self.progress, desc=desc,
+        )
+
+
 def run(recipe: Recipe, *, progress: bool = True) -> TrainResult:
+    """Train ``recipe``: build, open the run directory, start (or resume), train, finish."""
+    s = build(recipe, progress=progress)
+    open_run_dir(s)
+    start(s)
+    train(s)
+    return finish(s)
+
+
+def build(recipe: Recipe, *, progress: bool) -> Session:
+    """Backbone -> (limits checked) -> data -> head -> method, everything else frozen; loaders,
+    optimizer and schedule, all prepared by Accelerate."""
     from accelerate import Accelerator, PartialState
-    from accelerate.utils import set_seed
+    from accelerate.utils import DataLoaderConfiguration, set_seed
     from transformers import get_linear_schedule_with_warmup
 
     tc = recipe.train
     cpu = use_cpu()
     micro, accum = _batch_shape(recipe, PartialState(cpu=cpu).num_processes)
-    from accelerate.utils import DataLoaderConfiguration
-
     # The sampler builds global micro-batches (micro x processes) and Accelerate splits each
     # across the processes, so every optimizer step sees the same examples on 1 or N processes.
     accelerator = Accelerator(
@@ -337,22 +324,22 @@ def run(recipe: Recipe, *, progress: bool = True) -> TrainResult:
         cpu=cpu,
         dataloader_config=DataLoaderConfiguration(split_batches=True),
     )
-    main = accelerator.is_main_process
     run_dir = recipe.run_dir()
     if (run_dir / artifacts.METRICS).is_file() and not recipe.output.overwrite:
         artifacts.start_run(run_dir, overwrite=False)  # raises with the message
     resuming = _can_resume(recipe, run_dir)
 
-    # ---- build: backbone -> data -> head -> method (everything else frozen)
     set_seed(tc.seed)
     task, method = get_task(recipe.task.name), get_method(recipe.method.name)
     path = resolve(recipe.model, source=recipe.source)
     tokenizer = load_tokenizer(path, recipe.model)
     limits.check(recipe, path, tokenizer)
-    prepared = task.prepare(recipe, tokenizer)
+    redacted: Counter = Counter()
+    with redact.active(redacted) if recipe.data.redact else contextlib.nullcontext():
+        prepared = task.prepare(recipe, tokenizer)
     model = task.build_model(path, recipe, prepared.state)
     if recipe.model.quantization:
-        model = prepare_kbit(model, recipe)
+        model = prepare_kbit(model, recipe, method)
     model = method.apply(
         model, recipe.method, head=task.head_modules(model), peft_task_type=task.peft_task_type
     )
@@ -391,136 +378,151 @@ def run(recipe: Recipe, *, progress: bool = True) -> TrainResult:
     scheduler = get_linear_schedule_with_warmup(
         optimizer, int(tc.warmup_ratio * total_steps), total_steps
     )
+    return Session(
+        recipe=recipe, accelerator=accelerator, task=task, method=method, tokenizer=tokenizer,
+        prepared=prepared, model=model, optimizer=optimizer, scheduler=scheduler,
+        sampler=sampler, train_dl=train_dl, val_dl=val_dl, test_dl=test_dl, path=path,
+        run_dir=run_dir, micro=micro, accum=accum, total_steps=total_steps,
+        trainable=trainable, total=total, resuming=resuming, progress=progress,
+        redacted=dict(redacted) if recipe.data.redact else None,
+    )
 
-    if main:
-        artifacts.start_run(run_dir, overwrite=recipe.output.overwrite, resuming=resuming)
-        artifacts.write_atomic(run_dir / artifacts.RECIPE, recipe.to_yaml())
-        artifacts.write_json(run_dir / artifacts.TASK_STATE, prepared.state)
-        artifacts.write_json(run_dir / artifacts.BACKBONE, fingerprint(path, recipe.model))
-        log_file = open(run_dir / artifacts.LOG, "a" if resuming else "w", encoding="utf-8")
-    say = tqdm.write if main else (lambda *_: None)
+
+def open_run_dir(s: Session) -> None:
+    """Mark the run directory as in progress and write what is known before training; say
+    what is about to run."""
+    recipe, tc, accelerator = s.recipe, s.recipe.train, s.accelerator
+    if s.main:
+        artifacts.start_run(s.run_dir, overwrite=recipe.output.overwrite, resuming=s.resuming)
+        artifacts.write_atomic(s.run_dir / artifacts.RECIPE, recipe.to_yaml())
+        artifacts.write_json(s.run_dir / artifacts.TASK_STATE, s.prepared.state)
+        artifacts.write_json(s.run_dir / artifacts.BACKBONE, fingerprint(s.path, recipe.model))
+        s.log_file = open(s.run_dir / artifacts.LOG, "a" if s.resuming else "w", encoding="utf-8")
     if accelerator.mixed_precision == "bf16" and accelerator.device.type == "cpu":
         if not cpu_has_native_bf16():
-            say(
+            s.say(
                 "peftgov: warning: bf16 on a CPU without AVX-512 BF16 / AMX is emulated and "
                 "usually slower than fp32 here; use mixed precision 'no' on this machine"
             )
-    for note in prepared.notes:
-        say(f"peftgov: {note}")
-    say(
-        f"peftgov: {recipe.method.name} on {recipe.model.name} | trainable {trainable:,} / "
-        f"{total:,} ({100 * trainable / total:.3f}%) | {len(prepared.train)} train examples | "
-        f"{total_steps} steps of {tc.batch_size} ({accelerator.num_processes} proc x {micro} x "
-        f"{accum} accum) | precision {accelerator.mixed_precision}"
+    for note in s.prepared.notes:
+        s.say(f"peftgov: {note}")
+    if s.redacted is not None:
+        found = ", ".join(f"{k} {v}" for k, v in sorted(s.redacted.items())) or "nothing found"
+        s.say(f"peftgov: personal information redacted before tokenization: {found}")
+    s.say(
+        f"peftgov: {recipe.method.name} on {recipe.model.name} | trainable {s.trainable:,} / "
+        f"{s.total:,} ({100 * s.trainable / s.total:.3f}%) | {len(s.prepared.train)} train "
+        f"examples | {s.total_steps} steps of {tc.batch_size} ({accelerator.num_processes} proc "
+        f"x {s.micro} x {s.accum} accum) | precision {accelerator.mixed_precision}"
     )
 
-    def log(record: dict) -> None:
-        if main:
-            log_file.write(json.dumps(record) + "\n")
-            log_file.flush()
 
-    # ---- train (or resume)
-    tracker = _BestTracker(tc.metric or task.default_metric, tc.patience, recipe.source)
-    step = epoch = position = 0  # optimizer steps; epochs; micro-batches into this epoch
-    samples = torch.zeros((), dtype=torch.long, device=accelerator.device)
-    tokens = torch.zeros((), dtype=torch.long, device=accelerator.device)
-    elapsed_before = 0.0  # training seconds spent before a resume
-    if resuming:
-        ck = checkpoint.load(run_dir, optimizer=optimizer, accelerator=accelerator)
-        restore_snapshot(accelerator.unwrap_model(model), ck["trainable"])
-        scheduler.load_state_dict(ck["scheduler"])
-        tracker.load(ck["tracker"], ck["best"])
-        step, epoch, position = ck["step"], ck["epoch"], ck["position"]
-        if position >= len(train_dl):
-            epoch, position = epoch + 1, 0
-        samples += ck["samples"]
-        tokens += ck["tokens"]
-        elapsed_before = ck["train_time_s"]
-        test_before = ck["test_before"]
-        say(f"peftgov: resuming {run_dir} from its checkpoint at step {step} (epoch {epoch})")
+def start(s: Session) -> None:
+    """Resume from the checkpoint, or evaluate the untouched test set; FLOPs per token."""
+    recipe, accelerator = s.recipe, s.accelerator
+    s.tracker = _BestTracker(
+        recipe.train.metric or s.task.default_metric, recipe.train.patience, recipe.source
+    )
+    s.samples = torch.zeros((), dtype=torch.long, device=accelerator.device)
+    s.tokens = torch.zeros((), dtype=torch.long, device=accelerator.device)
+    if s.resuming:
+        ck = checkpoint.load(s.run_dir, optimizer=s.optimizer, accelerator=accelerator)
+        restore_snapshot(s.unwrapped(), ck["trainable"])
+        s.scheduler.load_state_dict(ck["scheduler"])
+        s.tracker.load(ck["tracker"], ck["best"])
+        s.step, s.epoch, s.position = ck["step"], ck["epoch"], ck["position"]
+        if s.position >= len(s.train_dl):
+            s.epoch, s.position = s.epoch + 1, 0
+        s.samples += ck["samples"]
+        s.tokens += ck["tokens"]
+        s.elapsed_before = ck["train_time_s"]
+        s.test_before = ck["test_before"]
+        s.say(f"peftgov: resuming {s.run_dir} from its checkpoint at step {s.step} (epoch {s.epoch})")
     else:
-        test_before = (
-            evaluate(model, test_dl, task, prepared.state, accelerator, progress=progress,
-                     desc="test (before training)")
-            if test_dl
-            else None
-        )
-        tracker.best_state = trainable_snapshot(accelerator.unwrap_model(model))
+        s.test_before = s.evaluate(s.test_dl, "test (before training)") if s.test_dl else None
+        s.tracker.best_state = trainable_snapshot(s.unwrapped())
     # FLOPs of one real forward + backward per position (for MFU), on the unwrapped model
-    first = task.collator(tokenizer)(
-        [prepared.train[i] for i in range(min(micro, len(prepared.train)))]
+    first = s.task.collator(s.tokenizer)(
+        [s.prepared.train[i] for i in range(min(s.micro, len(s.prepared.train)))]
     )
-    model.train()
-    flops_per_token = perf.train_flops_per_token(
-        accelerator.unwrap_model(model),
+    s.model.train()
+    s.flops_per_token = perf.train_flops_per_token(
+        s.unwrapped(),
         {k: v.to(accelerator.device) for k, v in first.items()},
         accelerator.autocast(),
     )
 
-    eval_time = 0.0
-    start = time.perf_counter()
 
-    def save_checkpoint() -> None:
-        nonlocal eval_time
-        tick = time.perf_counter()
-        checkpoint.save(
-            run_dir,
-            trainable=trainable_snapshot(accelerator.unwrap_model(model)),
-            best=tracker.best_state,
-            optimizer=optimizer,
-            state={
-                "step": step,
-                "epoch": epoch,
-                "position": position,
-                "scheduler": scheduler.state_dict(),
-                "tracker": tracker.dump(),
-                "samples": int(samples),
-                "tokens": int(tokens),
-                "train_time_s": elapsed_before + time.perf_counter() - start - eval_time,
-                "test_before": test_before,
-            },
-            accelerator=accelerator,
-        )
-        eval_time += time.perf_counter() - tick  # checkpoint I/O is not training time
+def save_checkpoint(s: Session) -> None:
+    tick = time.perf_counter()
+    checkpoint.save(
+        s.run_dir,
+        trainable=trainable_snapshot(s.unwrapped()),
+        best=s.tracker.best_state,
+        optimizer=s.optimizer,
+        state={
+            "step": s.step,
+            "epoch": s.epoch,
+            "position": s.position,
+            "scheduler": s.scheduler.state_dict(),
+            "tracker": s.tracker.dump(),
+            "samples": int(s.samples),
+            "tokens": int(s.tokens),
+            "train_time_s": s.elapsed_before + time.perf_counter() - s.start_time - s.eval_time,
+            "test_before": s.test_before,
+        },
+        accelerator=s.accelerator,
+    )
+    s.eval_time += time.perf_counter() - tick  # checkpoint I/O is not training time
 
-    def validate() -> None:
-        nonlocal eval_time
-        tick = time.perf_counter()
-        m = evaluate(
-            model, val_dl, task, prepared.state, accelerator, progress=progress, desc="validation"
-        )
-        m.update(step=step, epoch=epoch)
-        log({"eval": m})
-        improved = tracker.update(m, lambda: trainable_snapshot(accelerator.unwrap_model(model)))
-        say(
-            f"peftgov: step {step} validation {tracker.metric}={m[tracker.metric]:.4f} "
-            f"loss={m['loss']:.4f}" + (" (best)" if improved else "")
-        )
-        if tracker.should_stop:
-            say(f"peftgov: early stop at step {step}: no improvement in {tc.patience} evaluations")
-        eval_time += time.perf_counter() - tick
-        save_checkpoint()
 
+def validate(s: Session) -> None:
+    """Evaluate on the validation set, keep the best state, checkpoint."""
+    tick = time.perf_counter()
+    m = s.evaluate(s.val_dl, "validation")
+    m.update(step=s.step, epoch=s.epoch)
+    s.log({"eval": m})
+    improved = s.tracker.update(m, lambda: trainable_snapshot(s.unwrapped()))
+    s.say(
+        f"peftgov: step {s.step} validation {s.tracker.metric}={m[s.tracker.metric]:.4f} "
+        f"loss={m['loss']:.4f}" + (" (best)" if improved else "")
+    )
+    if s.tracker.should_stop:
+        s.say(
+            f"peftgov: early stop at step {s.step}: no improvement in "
+            f"{s.recipe.train.patience} evaluations"
+        )
+    s.eval_time += time.perf_counter() - tick
+    save_checkpoint(s)
+
+
+def train(s: Session) -> None:
+    """The optimizer steps, from ``s.step`` to the schedule's end or an early stop."""
+    tc, accelerator, model, optimizer = s.recipe.train, s.accelerator, s.model, s.optimizer
+    s.start_time = time.perf_counter()
     trainable_params = [p for p in model.parameters() if p.requires_grad]
     bar = tqdm(
-        total=total_steps, initial=step, disable=not (progress and main), desc="train", dynamic_ncols=True
+        total=s.total_steps, initial=s.step, disable=not (s.progress and s.main), desc="train",
+        dynamic_ncols=True,
     )
     model.train()
     try:
-        while step < total_steps and not tracker.should_stop:
+        while s.step < s.total_steps and not s.tracker.should_stop:
             # The order of an epoch depends on (seed, epoch) only, so a resumed run sees the same
             # batches. Accelerate's loader re-sets the epoch from its own counter: set both.
-            train_dl.set_epoch(epoch)
-            sampler.set_epoch(epoch)
-            loader = accelerator.skip_first_batches(train_dl, position) if position else train_dl
-            accelerator.step = position
+            s.train_dl.set_epoch(s.epoch)
+            s.sampler.set_epoch(s.epoch)
+            loader = (
+                accelerator.skip_first_batches(s.train_dl, s.position) if s.position else s.train_dl
+            )
+            accelerator.step = s.position
             for batch in loader:
-                position += 1
+                s.position += 1
                 with accelerator.accumulate(model):
                     loss = model(**batch).loss
                     if not torch.isfinite(loss.detach()):
                         raise NonFiniteLoss(
-                            f"{recipe.source}: loss became {loss.item()} at step {step + 1} "
+                            f"{s.recipe.source}: loss became {loss.item()} at step {s.step + 1} "
                             "(lower train.lr, or check the data); the last checkpoint is kept"
                         )
                     accelerator.backward(loss)
@@ -528,107 +530,115 @@ def run(recipe: Recipe, *, progress: bool = True) -> TrainResult:
                         accelerator.clip_grad_norm_(trainable_params, tc.max_grad_norm)
                     optimizer.step()
                     optimizer.zero_grad(set_to_none=True)
-                samples += batch["input_ids"].shape[0]
-                tokens += task.tokens_in(batch)
+                s.samples += batch["input_ids"].shape[0]
+                s.tokens += s.task.tokens_in(batch)
                 if not accelerator.sync_gradients:
                     continue
-                scheduler.step()  # once per optimizer step
-                step += 1
+                s.scheduler.step()  # once per optimizer step
+                s.step += 1
                 bar.update(1)
-                if step % tc.log_every == 0 or step == total_steps:
-                    lr = scheduler.get_last_lr()[0]
+                if s.step % tc.log_every == 0 or s.step == s.total_steps:
+                    lr = s.scheduler.get_last_lr()[0]
                     bar.set_postfix(loss=f"{loss.item():.4f}", lr=f"{lr:.2e}")
-                    log({"step": step, "epoch": epoch, "loss": loss.item(), "lr": lr})
-                if tc.eval_every and step % tc.eval_every == 0:
-                    validate()
-                elif tc.checkpoint_every and step % tc.checkpoint_every == 0:
-                    save_checkpoint()
-                if step >= total_steps or tracker.should_stop:
+                    s.log({"step": s.step, "epoch": s.epoch, "loss": loss.item(), "lr": lr})
+                if tc.eval_every and s.step % tc.eval_every == 0:
+                    validate(s)
+                elif tc.checkpoint_every and s.step % tc.checkpoint_every == 0:
+                    save_checkpoint(s)
+                if s.step >= s.total_steps or s.tracker.should_stop:
                     break
-            if tc.eval_every is None or (step >= total_steps and step % tc.eval_every):
-                validate()  # end of each epoch, or the final partial interval
-            epoch, position = epoch + 1, 0
+            if tc.eval_every is None or (s.step >= s.total_steps and s.step % tc.eval_every):
+                validate(s)  # end of each epoch, or the final partial interval
+            s.epoch, s.position = s.epoch + 1, 0
     finally:
         bar.close()  # an error message must not land on the progress bar's line
-    train_time = elapsed_before + time.perf_counter() - start - eval_time
 
-    # ---- best state, test, artifacts
-    unwrapped = accelerator.unwrap_model(model)
-    restore_snapshot(unwrapped, tracker.best_state)
-    test_after = (
-        evaluate(model, test_dl, task, prepared.state, accelerator, progress=progress, desc="test")
-        if test_dl
-        else None
-    )
+
+def finish(s: Session) -> TrainResult:
+    """Test the best state, write the artifact and metrics.json (last), report."""
+    recipe, accelerator = s.recipe, s.accelerator
+    train_time = s.elapsed_before + time.perf_counter() - s.start_time - s.eval_time
+    unwrapped = s.unwrapped()
+    restore_snapshot(unwrapped, s.tracker.best_state)
+    test_after = s.evaluate(s.test_dl, "test") if s.test_dl else None
     final = (  # a task's optional extras (e.g. generation quality), on the main process
-        task.final_metrics(
-            unwrapped, tokenizer, recipe, prepared.state, recipe.data.test or recipe.data.validation
+        s.task.final_metrics(
+            unwrapped, s.tokenizer, recipe, s.prepared.state,
+            recipe.data.test or recipe.data.validation,
         )
-        if main
+        if s.main
         else {}
     )
-    samples_all = int(accelerator.reduce(samples, reduction="sum"))
-    tokens_all = int(accelerator.reduce(tokens, reduction="sum"))
-    metrics: dict[str, Any] = {
+    metrics = {**_metrics(s, train_time, test_after), **final}
+    accelerator.wait_for_everyone()
+    if s.main:
+        s.method.save(unwrapped, s.run_dir)
+        artifacts.make_portable(s.run_dir, portable_name(recipe.model))
+        s.tokenizer.save_pretrained(s.run_dir / "tokenizer")
+        provenance.write(s.run_dir, recipe, s.path)
+        # Only what the method saved: the run directory's bookkeeping, the tokenizer, the
+        # manifest and the resume checkpoint (removed once metrics.json is written) are not
+        # the artifact.
+        bookkeeping = {
+            "tokenizer", artifacts.LOG, artifacts.RECIPE, artifacts.TASK_STATE,
+            artifacts.MARKER, artifacts.BACKBONE, provenance.MANIFEST, checkpoint.DIR,
+            f"{checkpoint.DIR}.tmp",
+        }
+        metrics["artifact_bytes"] = sum(
+            artifacts.dir_bytes(p) for p in s.run_dir.iterdir() if p.name not in bookkeeping
+        )
+        s.log_file.close()
+        artifacts.finish_run(s.run_dir, metrics)
+        checkpoint.remove(s.run_dir)
+        if test_after:
+            metric = s.tracker.metric
+            s.say(
+                f"peftgov: test {metric}={test_after.get(metric, float('nan')):.4f}"
+                f" (before training {s.test_before.get(metric, float('nan')):.4f})"
+            )
+        for key, value in final.items():  # one line per extra section: its float figures
+            figures = value.items() if isinstance(value, dict) else [(key, value)]
+            shown = " ".join(f"{k}={v:.4f}" for k, v in figures if isinstance(v, float))
+            s.say(f"peftgov: {key} {shown}")
+    accelerator.wait_for_everyone()
+    unwrapped.eval()  # ready for inference: no dropout
+    return TrainResult(run_dir=s.run_dir, metrics=metrics, model=unwrapped)
+
+
+def _metrics(s: Session, train_time: float, test_after: dict | None) -> dict[str, Any]:
+    """The run's metrics.json record (without the artifact size, known once it is saved)."""
+    recipe, accelerator, tc = s.recipe, s.accelerator, s.recipe.train
+    samples_all = int(accelerator.reduce(s.samples, reduction="sum"))
+    tokens_all = int(accelerator.reduce(s.tokens, reduction="sum"))
+    flops = s.flops_per_token * tokens_all if s.flops_per_token is not None else None
+    return {
         "method": recipe.method.name,
         "task": recipe.task.name,
         "model": recipe.model.gguf or recipe.model.name,
         "dataset": recipe.dataset_name(),
         "seed": tc.seed,
-        "trainable_params": trainable,
-        "total_params": total,
-        "trainable_pct": 100.0 * trainable / total,
-        "steps": step,
-        "best_step": tracker.best_step,
-        "metric": tracker.metric,
-        "train_examples": len(prepared.train),
+        "trainable_params": s.trainable,
+        "total_params": s.total,
+        "trainable_pct": 100.0 * s.trainable / s.total,
+        "steps": s.step,
+        "best_step": s.tracker.best_step,
+        "metric": s.tracker.metric,
+        "train_examples": len(s.prepared.train),
         "train_time_s": train_time,
         "train_samples_per_s": samples_all / train_time if train_time else 0.0,
         "train_tokens_per_s": tokens_all / train_time if train_time else 0.0,
         "peak_memory_mb": peak_memory_mb(),
         **perf.mfu_fields(
-            flops_per_token * tokens_all if flops_per_token is not None else None,
-            train_time,
-            accelerator.mixed_precision,
-            perf.device_key(accelerator.device),
+            flops, train_time, accelerator.mixed_precision, perf.device_key(accelerator.device)
         ),
         "num_processes": accelerator.num_processes,
         "mixed_precision": accelerator.mixed_precision,
-        "eval": tracker.best_metrics,
-        "eval_history": tracker.history,
+        "eval": s.tracker.best_metrics,
+        "eval_history": s.tracker.history,
         "test": test_after,
-        "test_before": test_before,
-        "data_counts": prepared.state.get("counts", {}),
-        "notes": prepared.notes,
+        "test_before": s.test_before,
+        "data_counts": s.prepared.state.get("counts", {}),
+        "notes": s.prepared.notes,
+        "redaction": s.redacted,
         "versions": artifacts.versions(),
     }
-    metrics.update(final)
-    accelerator.wait_for_everyone()
-    if main:
-        method.save(unwrapped, run_dir)
-        artifacts.make_portable(run_dir, portable_name(recipe.model))
-        tokenizer.save_pretrained(run_dir / "tokenizer")
-        # Only what the method saved: the run directory's bookkeeping, the tokenizer and the
-        # resume checkpoint (removed once metrics.json is written) are not the artifact.
-        bookkeeping = {
-            "tokenizer", artifacts.LOG, artifacts.RECIPE, artifacts.TASK_STATE,
-            artifacts.MARKER, artifacts.BACKBONE, checkpoint.DIR, f"{checkpoint.DIR}.tmp",
-        }
-        metrics["artifact_bytes"] = sum(
-            artifacts.dir_bytes(p) for p in run_dir.iterdir() if p.name not in bookkeeping
-        )
-        log_file.close()
-        artifacts.finish_run(run_dir, metrics)
-        checkpoint.remove(run_dir)
-        if test_after:
-            say(
-                f"peftgov: test {tracker.metric}={test_after.get(tracker.metric, float('nan')):.4f}"
-                f" (before training {test_before.get(tracker.metric, float('nan')):.4f})"
-            )
-        for key, value in final.items():  # one line per extra section: its float figures
-            figures = value.items() if isinstance(value, dict) else [(key, value)]
-            shown = " ".join(f"{k}={v:.4f}" for k, v in figures if isinstance(v, float))
-            say(f"peftgov: {key} {shown}")
-    accelerator.wait_for_everyone()
-    unwrapped.eval()  # ready for inference: no dropout
-    return TrainResult(run_dir=run_dir, metrics=metrics, model=unwrapped)

@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from torch import nn
 
-from . import artifacts
+from . import artifacts, provenance, redact
 from .backbones import check_fingerprint, fingerprint, load_tokenizer, resolve
-from .config import Recipe, load_recipe
+from .config import Recipe
 from .errors import ArtifactError
 from .methods import get_method
+from .recipe import load_recipe
 from .tasks import Task, get_task
 
 
@@ -30,6 +33,7 @@ def load_run(run_dir: str | Path) -> LoadedRun:
     """Backbone from the saved recipe + the method's artifact, in eval mode."""
     run_dir = Path(run_dir)
     artifacts.check_finished(run_dir)
+    provenance.check_artifact(run_dir)
     recipe = load_recipe(run_dir / artifacts.RECIPE)
     state = artifacts.read_json(run_dir / artifacts.TASK_STATE)
     task, method = get_task(recipe.task.name), get_method(recipe.method.name)
@@ -53,7 +57,8 @@ def evaluate_run(
     """Metrics of a finished run on ``split`` of its recipe's data (or on the file ``data``)."""
     from accelerate import Accelerator
 
-    from .loop import evaluate, make_loader
+    from .evaluation import evaluate, make_loader
+    from .hardware import use_cpu
 
     run = load_run(run_dir)
     d = run.recipe.data
@@ -61,9 +66,8 @@ def evaluate_run(
         data = {"train": d.train, "validation": d.validation, "test": d.test}.get(split)
         if data is None:
             raise ArtifactError(f"{run_dir}: the recipe has no {split!r} file; pass --data FILE")
-    dataset = run.task.prepare_file(data, run.recipe, run.tokenizer, run.state)
-    from .loop import use_cpu
-
+    with redact.active(Counter()) if run.recipe.data.redact else contextlib.nullcontext():
+        dataset = run.task.prepare_file(data, run.recipe, run.tokenizer, run.state)
     accelerator = Accelerator(cpu=use_cpu())
     loader = accelerator.prepare(
         make_loader(dataset, run.task, run.tokenizer, batch_size=run.recipe.train.eval_batch_size)
@@ -75,4 +79,35 @@ def evaluate_run(
 
 def predict_run(run_dir: str | Path, texts: list[str]) -> list[dict[str, Any]]:
     run = load_run(run_dir)
+    if run.recipe.data.redact:  # the model saw placeholders in training: give it the same
+        texts = [redact.redact(t) for t in texts]
     return run.task.predict(run.model, run.tokenizer, texts, run.recipe, run.state)
+
+
+def export_run(run_dir: str | Path, out: str | Path, *, force: bool = False) -> dict[str, Any]:
+    """Write ``out``: a plain transformers model folder with the method merged into the
+    backbone (labels in ``config.id2label``, tokenizer included), loadable by
+    ``AutoModelFor...from_pretrained`` alone. Refused for methods that cannot be merged."""
+    import shutil
+
+    out = Path(out)
+    if out.exists() and any(out.iterdir()) and not force:
+        raise ArtifactError(f"{out}: exists and is not empty; choose another folder or --force")
+    run = load_run(run_dir)
+    if run.recipe.model.quantization:
+        raise ArtifactError(
+            f"{run_dir}: trained on a {run.recipe.model.quantization} backbone; merging would "
+            "round the adapter into 4/8-bit weights: ship the adapter/ folder instead"
+        )
+    merged = get_method(run.recipe.method.name).merged(run.model)
+    tmp = out.with_name(f".{out.name}.tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+    merged.save_pretrained(tmp, safe_serialization=True)
+    run.tokenizer.save_pretrained(tmp)
+    shutil.rmtree(out, ignore_errors=True)
+    tmp.rename(out)
+    artifacts.honour_umask(out)
+    return {
+        "run_dir": str(run_dir), "merged": str(out), "method": run.recipe.method.name,
+        "architecture": type(merged).__name__, "bytes": artifacts.dir_bytes(out),
+    }

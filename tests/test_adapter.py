@@ -192,9 +192,12 @@ def test_only_adapters_and_head_train_and_frozen_weights_stay_bit_identical(kind
     assert not torch.equal(disabled, logits(model, ids))
 
 
-def test_adapters_cannot_be_merged_and_merge_for_inference_is_a_no_op():
+def test_adapters_cannot_be_merged_and_the_method_says_why():
+    from peftgov.errors import PeftgovError
+
     model = apply("bert", tiny("bert"))
-    assert METHODS["adapter"].merge_for_inference(model) is model
+    with pytest.raises(PeftgovError, match="non-linear .* cannot be merged"):
+        METHODS["adapter"].merged(model)
     with pytest.raises(ValueError, match="cannot be merged"):
         model.merge_and_unload()
 

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import shutil
-from pathlib import Path
 
 import pytest
 import yaml
@@ -16,7 +15,7 @@ from hypothesis import strategies as st
 
 import peftgov
 from peftgov.cli import main
-from peftgov.config import load_recipe
+from peftgov.recipe import load_recipe
 from peftgov.data import read_rows
 from peftgov.errors import DataError, PeftgovError, RecipeError
 
@@ -154,6 +153,9 @@ def test_adapter_of_another_backbone_is_refused(finished_run, tmp_path, capsys):
     saved = json.loads((run / "backbone.json").read_text())
     saved["weights_sha256"] = "0" * 64  # as if trained on other weights
     (run / "backbone.json").write_text(json.dumps(saved))
+    rc, err = _run_cli(["eval", str(run)], capsys)  # the manifest catches the edited file
+    _assert_clean(rc, err, "backbone.json: changed")
+    (run / "manifest.json").unlink()  # a run from before manifests: the fingerprint guards
     rc, err = _run_cli(["eval", str(run)], capsys)
     _assert_clean(rc, err, "another backbone", "weights_sha256")
 
@@ -286,7 +288,7 @@ def test_merge_keys_may_override_what_they_bring(tmp_path, tiny_bert_dir, toy_da
 
 
 def test_duplicate_key_in_a_suite_is_refused(tmp_path):
-    from benchmarks.harness import SuiteError, load_suite
+    from peftgov.bench.suite import SuiteError, load_suite
 
     path = tmp_path / "suite.yaml"
     path.write_text("name: s\nseeds: [1]\nmethods: [lora]\nseeds: [2, 3]\n")

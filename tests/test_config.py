@@ -12,7 +12,8 @@ import pytest
 import yaml
 
 import peftgov
-from peftgov.config import Recipe, load_recipe, parse_override
+from peftgov.config import Recipe
+from peftgov.recipe import load_recipe, parse_override
 from peftgov.errors import RecipeError
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -36,8 +36,9 @@ from torch import nn
 from transformers.pytorch_utils import Conv1D
 
 from ..config import MethodConfig, _require
-from . import register
+from ..errors import PeftgovError
 from .base import PeftMethod, unmatched_targets
+from .registry import register
 
 PEFT_NAME = "bottleneck"
 """The peft method name (``adapter_config.json`` says ``"peft_type": "BOTTLENECK"``)."""
@@ -312,6 +313,13 @@ class AdapterOptions(MethodConfig):
 @register
 class Adapter(PeftMethod):
     """Bottleneck adapters: only the adapters and the task head train; saved as a peft folder."""
+
+    def merged(self, model):
+        raise PeftgovError(
+            "bottleneck adapters add a non-linear block (down-projection, activation, "
+            "up-projection) that no weight of the backbone can absorb: they cannot be merged; "
+            "ship the run's adapter/ folder (PeftModel.from_pretrained after `import peftgov`)"
+        )
 
     def backbone_problems(self, cfg, config, module_names):
         if cfg.target_modules is None:

@@ -28,6 +28,8 @@ class Method:
 
     name: ClassVar[str]
     config_cls: ClassVar[type[MethodConfig]]
+    supports_quantized_backbone: ClassVar[bool] = True
+    """False for methods that train the backbone's own weights (a 4-/8-bit one cannot train)."""
 
     def apply(
         self, model: nn.Module, cfg: MethodConfig, *, head: list[str], peft_task_type: str
@@ -44,8 +46,10 @@ class Method:
         """Rebuild the trained model from a fresh ``base`` (same backbone and head shape)."""
         raise NotImplementedError
 
-    def merge_for_inference(self, model: nn.Module) -> nn.Module:
-        """Optionally fold the method into the backbone for faster inference (default: no-op)."""
+    def merged(self, model: nn.Module) -> nn.Module:
+        """The trained model as a plain transformers model (``peftgov export --merged``): the
+        method folded into the backbone's weights, or a :class:`PeftgovError` saying why it
+        cannot be. Default: methods that train the backbone's own tensors are plain already."""
         return model
 
     def extra_positions(self, cfg: MethodConfig) -> int:
@@ -137,17 +141,23 @@ class PeftMethod(Method):
         raise NotImplementedError
 
     def apply(self, model, cfg, *, head, peft_task_type):
+        return self.wrap(model, self.peft_config(cfg, head=head, peft_task_type=peft_task_type), head)
+
+    @staticmethod
+    def wrap(model: nn.Module, config: Any, head: list[str]) -> nn.Module:
+        """``get_peft_model`` with the task head always trainable and always saved with the
+        adapter (modules_to_save), so a reloaded classifier never comes back with a random head."""
         from peft import get_peft_model
 
-        config = self.peft_config(cfg, head=head, peft_task_type=peft_task_type)
-        # The head is always trainable and always saved with the adapter (modules_to_save),
-        # so a reloaded classifier never comes back with a random head.
         if hasattr(config, "modules_to_save"):
             config.modules_to_save = sorted(set(config.modules_to_save or []) | set(head))
         return get_peft_model(model, config)
 
     def save(self, model, directory):
         model.save_pretrained(directory / ADAPTER_DIR, safe_serialization=True)
+
+    def merged(self, model):
+        return model.merge_and_unload()  # W + (alpha / r) B A, and the like: exact up to float
 
     def load(self, base, directory, cfg):
         from peft import PeftModel

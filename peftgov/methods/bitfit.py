@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..config import MethodConfig
-from . import register
 from .base import Method, load_trainable, save_trainable, set_trainable
+from .registry import register
 
 
 @dataclass(frozen=True)

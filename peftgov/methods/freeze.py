@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..config import MethodConfig, _require
-from . import register
 from .base import Method, find_layers, load_trainable, save_trainable, set_trainable
+from .registry import register
 
 
 @dataclass(frozen=True)
@@ -23,6 +23,7 @@ class FreezeConfig(MethodConfig):
 class Freeze(Method):
     name = "freeze"
     config_cls = FreezeConfig
+    supports_quantized_backbone = False
 
     def apply(self, model, cfg, *, head, peft_task_type):
         prefix, blocks = find_layers(model)

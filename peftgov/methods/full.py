@@ -9,8 +9,8 @@ from torch import nn
 
 from ..config import MethodConfig
 from ..errors import ArtifactError
-from . import register
 from .base import Method
+from .registry import register
 
 
 @dataclass(frozen=True)
@@ -22,6 +22,7 @@ class FullConfig(MethodConfig):
 class Full(Method):
     name = "full"
     config_cls = FullConfig
+    supports_quantized_backbone = False
 
     def apply(self, model, cfg, *, head, peft_task_type):
         for p in model.parameters():

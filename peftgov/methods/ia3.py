@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..config import MethodConfig
-from . import register
 from .base import PeftMethod
+from .registry import register
 
 
 @dataclass(frozen=True)

@@ -8,8 +8,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..config import MethodConfig, _require
-from . import register
 from .base import PeftMethod, unmatched_targets
+from .registry import register
 
 
 @dataclass(frozen=True)
@@ -57,9 +57,6 @@ class Lora(PeftMethod):
                 return [("target_modules", f"{missing} match no module of this backbone "
                          f"({config.model_type}); e.g. {_linear_examples(module_names)}")]
         return []
-
-    def merge_for_inference(self, model):
-        return model.merge_and_unload() if hasattr(model, "merge_and_unload") else model
 
 
 def _linear_examples(module_names: list[str]) -> str:

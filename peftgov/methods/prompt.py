@@ -2,7 +2,8 @@
 (Li & Liang, 2021) and p-tuning (Liu et al., 2021), as variants of one method.
 
 Prompt-learning special cases (virtual tokens, prefix key/values) stay inside peft and this
-module; the loop sees an ordinary model.
+module; the loop and the tasks see an ordinary model: logits line up with the input positions,
+and a prefix reaches the model whatever transformers calls its cache argument.
 """
 
 from __future__ import annotations
@@ -13,8 +14,8 @@ from typing import Literal
 
 from ..config import MethodConfig, _require
 from ..errors import PeftgovError
-from . import register
 from .base import PeftMethod
+from .registry import register
 
 
 @dataclass(frozen=True)
@@ -44,21 +45,26 @@ class Prompt(PeftMethod):
                 f"method.variant: {cfg.variant!r} cannot do token classification (virtual "
                 "tokens shift the labels); use variant: prefix"
             )
-        # Text initialisation needs the backbone's tokenizer; it lives where the model came from.
-        self._tokenizer_path = getattr(model.config, "name_or_path", None)
-        model = super().apply(model, cfg, head=head, peft_task_type=peft_task_type)
-        return expose_past_key_values(model) if cfg.variant == "prefix" else model
+        # Text initialisation needs the backbone's tokenizer: where the model came from.
+        tokenizer = getattr(model.config, "name_or_path", None)
+        config = self.peft_config(cfg, head=head, peft_task_type=peft_task_type, tokenizer=tokenizer)
+        return _ordinary(self.wrap(model, config, head), cfg)
 
     def load(self, base, directory, cfg):
-        model = super().load(base, directory, cfg)
-        return expose_past_key_values(model) if cfg.variant == "prefix" else model
+        return _ordinary(super().load(base, directory, cfg), cfg)
+
+    def merged(self, model):
+        raise PeftgovError(
+            "prompt learning adds virtual tokens / a prefix in front of every input, not a change "
+            "to any weight: it cannot be merged; ship the run's adapter/ folder"
+        )
 
     def extra_positions(self, cfg):
         # Prompt tuning / p-tuning prepend virtual tokens to the input; a prefix's keys shift
         # the position ids of the input by its length (transformers' past length).
         return cfg.num_virtual_tokens
 
-    def peft_config(self, cfg, *, head, peft_task_type):
+    def peft_config(self, cfg, *, head, peft_task_type, tokenizer=None):
         import peft
 
         common = dict(task_type=peft_task_type, num_virtual_tokens=cfg.num_virtual_tokens)
@@ -75,9 +81,31 @@ class Prompt(PeftMethod):
                 **common,
                 prompt_tuning_init=peft.PromptTuningInit.TEXT,
                 prompt_tuning_init_text=cfg.init_text,
-                tokenizer_name_or_path=self._tokenizer_path,
+                tokenizer_name_or_path=tokenizer,
             )
         return peft.PromptTuningConfig(**common)
+
+
+def _ordinary(model, cfg):
+    """What the loop and the tasks see: a model whose outputs line up with its inputs."""
+    if cfg.variant == "prefix":
+        return expose_past_key_values(model)
+    model.register_forward_hook(_drop_virtual_positions, with_kwargs=True)
+    return model
+
+
+def _drop_virtual_positions(module, args, kwargs, output):
+    """Prompt tuning and p-tuning prepend virtual tokens, so per-token logits come back longer
+    than the input; keep the input's positions, so a task's labels line up with its logits
+    (sequence-level logits are untouched; the loss peft computes already masks the prompt)."""
+    inputs = kwargs.get("input_ids", args[0] if args else None)
+    if inputs is None:
+        inputs = kwargs.get("inputs_embeds")
+    logits = getattr(output, "logits", None)
+    if inputs is not None and logits is not None and logits.dim() == 3:
+        if logits.shape[1] > inputs.shape[1]:
+            output.logits = logits[:, -inputs.shape[1] :]
+    return output
 
 
 def expose_past_key_values(model):

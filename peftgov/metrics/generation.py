@@ -61,6 +61,7 @@ def _f1(overlap: float, n_pred: int, n_ref: int) -> float:
     return 2 * precision * recall / (precision + recall)
 
 
+# Not rouge-score: its tokenizer keeps only [a-z0-9] (Chinese scores as empty); it pulls nltk+absl.
 def rouge_l(prediction: str, reference: str) -> float:
     """ROUGE-L F1 on word tokens (see the module docstring)."""
     p, r = words(prediction), words(reference)

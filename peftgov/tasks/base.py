@@ -51,6 +51,8 @@ class Task:
     peft_task_type: ClassVar[str]
     default_metric: ClassVar[str]
     greater_is_better: ClassVar[bool] = True
+    can_chat: ClassVar[bool] = False
+    """Whether :meth:`reply` answers a conversation (``peftgov chat``)."""
 
     def prepare(self, recipe: Recipe, tokenizer: Any) -> Prepared:
         raise NotImplementedError
@@ -90,6 +92,11 @@ class Task:
         evaluation with the best state on the main process (e.g. generation quality on
         ``split_file``, the test file or else the validation file). Default: none."""
         return {}
+
+    def reply(self, model: nn.Module, tokenizer: Any, history: list[dict], recipe: Recipe,
+              state: dict[str, Any]) -> str:
+        """The next assistant message for ``history`` (tasks with ``can_chat``)."""
+        raise NotImplementedError
 
     def tokens_in(self, batch: dict[str, torch.Tensor]) -> int:
         """Real (non-padding) tokens in a batch, for throughput."""

@@ -48,8 +48,8 @@ from ..config import Recipe, TaskConfig, _require
 from ..data import arrange_splits, read_rows, subsample
 from ..errors import DataError, PeftgovError
 from ..metrics.generation import generation_metrics
-from . import register
 from .base import Prepared, Task, describe_counts
+from .registry import register
 
 ROLES = ("system", "user", "assistant")
 
@@ -206,6 +206,7 @@ def encode_conversation(
     return ids + tail, labels + [-100] * len(tail), eot
 
 
+# Not DataCollatorWithFlattening: it flattens each batch into one uncapped row when collating.
 def pack(examples: list[tuple[list[int], list[int]]], max_length: int) -> list[dict[str, list]]:
     """Greedily concatenate whole examples (in the given order) into sequences of at most
     ``max_length`` tokens; ``position_ids`` restart at 0 for each example."""
@@ -223,6 +224,7 @@ def pack(examples: list[tuple[list[int], list[int]]], max_length: int) -> list[d
     return packs
 
 
+# Not DataCollatorForSeq2Seq: it pads on tokenizer.padding_side and cannot pad position_ids.
 class DialogueCollator:
     """Right-pads ``input_ids`` with the pad id, ``labels`` with -100 and ``attention_mask``
     with 0. Packed examples (with ``position_ids``) get no attention mask, and their padding
@@ -260,6 +262,7 @@ class Dialogue(Task):
     peft_task_type = "CAUSAL_LM"
     default_metric = "loss"
     greater_is_better = False
+    can_chat = True
 
     # ------------------------------------------------------------------ data
     @staticmethod
@@ -442,8 +445,7 @@ class Dialogue(Task):
         ``refs = number of assistant tokens`` (for perplexity and token accuracy)."""
         labels = batch["labels"]
         inputs = {k: v for k, v in batch.items() if k != "labels"}
-        # Prompt learning prepends virtual tokens to the logits: keep the last L positions.
-        logits = model(**inputs).logits[:, -labels.shape[1] :, :]
+        logits = model(**inputs).logits
         targets = labels[:, 1:]
         nll_rows, correct_rows = [], []
         for row_logits, row_targets in zip(logits[:, :-1], targets):  # one row at a time: memory

@@ -39,8 +39,8 @@ from ..conll import Sentence, bio_error, is_bio_tag, read_conll, strip_position
 from ..data import arrange_splits, detect_format, read_rows, require_columns, resolve_path
 from ..errors import DataError, PeftgovError
 from ..metrics.ner import ner_metrics
-from . import register
 from .base import Prepared, Task, describe_counts, label_head_kwargs
+from .registry import register
 
 IGNORE = -100
 MODEL_INPUTS = ("input_ids", "attention_mask", "token_type_ids")
@@ -124,25 +124,11 @@ def words_from_labels(preds: Sequence[int], refs: Sequence[int]) -> tuple[list[i
 
 def bio_spans(tags: Sequence[str]) -> list[tuple[str, int, int]]:
     """Entities as (type, first word, last word + 1), decoded leniently: an ``I-`` after
-    ``O`` or after an entity of another type starts a new entity."""
-    spans: list[tuple[str, int, int]] = []
-    cur: list | None = None
-    for i, tag in enumerate(tags):
-        if tag == "O" or not is_bio_tag(tag):
-            if cur:
-                spans.append(tuple(cur))
-            cur = None
-            continue
-        prefix, typ = tag[0], tag[2:]
-        if prefix == "B" or cur is None or cur[0] != typ:
-            if cur:
-                spans.append(tuple(cur))
-            cur = [typ, i, i + 1]
-        else:
-            cur[2] = i + 1
-    if cur:
-        spans.append(tuple(cur))
-    return spans
+    ``O`` or after an entity of another type starts a new entity (seqeval's ``get_entities``,
+    whose end is inclusive; the tags are the model's labels, all BIO-checked when read)."""
+    from seqeval.metrics.sequence_labeling import get_entities
+
+    return [(typ, start, end + 1) for typ, start, end in get_entities(list(tags))]
 
 
 _CJK = re.compile(
@@ -390,16 +376,10 @@ class Ner(Task):
         return DataCollatorForTokenClassification(tokenizer, label_pad_token_id=IGNORE)
 
     # ------------------------------------------------------------------ eval
-    @staticmethod
-    def _logits(out, length: int) -> torch.Tensor:
-        # Prompt learning prepends virtual tokens: keep the positions of the real ones.
-        logits = out.logits
-        return logits[:, -length:] if logits.shape[1] > length else logits
-
     def eval_step(self, model, batch):
         out = model(**batch)
         refs = batch["labels"]
-        preds = self._logits(out, refs.shape[1]).argmax(-1)
+        preds = out.logits.argmax(-1)
         preds = preds.masked_fill(refs == IGNORE, IGNORE)
         return {"loss": out.loss, "preds": preds, "refs": refs}
 
@@ -442,7 +422,7 @@ class Ner(Task):
                 )
                 inputs = {k: v.to(device) for k, v in enc.items() if k in MODEL_INPUTS}
                 with torch.no_grad():
-                    logits = self._logits(model(**inputs), inputs["input_ids"].shape[1])
+                    logits = model(**inputs).logits
                 score, idx = logits.float().softmax(-1).max(-1)
                 score, idx = score.tolist(), idx.tolist()
                 for row, i in enumerate(rows):

@@ -1,0 +1,33 @@
+"""What the machine offers: CPU or GPU, native bf16 on the CPU, peak memory."""
+
+from __future__ import annotations
+
+import os
+import resource
+from pathlib import Path
+
+import torch
+
+
+def use_cpu() -> bool:
+    """Run on the CPU when there is no GPU or ACCELERATE_USE_CPU is set. Accelerate only
+    forms a multi-process CPU group (gloo, e.g. under torchrun) when told ``cpu=True``."""
+    flag = os.environ.get("ACCELERATE_USE_CPU", "").lower() in ("1", "true", "yes")
+    return flag or not torch.cuda.is_available()
+
+
+def cpu_has_native_bf16() -> bool:
+    """AVX-512 BF16 or AMX: only there is CPU bf16 autocast faster than fp32 (on AVX2-only
+    CPUs it is emulated and several times slower)."""
+    try:
+        flags = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return False
+    return "avx512_bf16" in flags or "amx_bf16" in flags
+
+
+def peak_memory_mb() -> float:
+    """Peak GPU memory allocated if on CUDA, else the process's peak resident set size."""
+    if torch.cuda.is_available() and torch.cuda.is_initialized():
+        return torch.cuda.max_memory_allocated() / 2**20
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux reports KiB
