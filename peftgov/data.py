@@ -15,6 +15,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from . import redact
 from .errors import DataError
 
 BUNDLED_PREFIX = "bundled:"
@@ -63,7 +64,7 @@ def read_text(path: Path, spec: str | None = None) -> str:
     if not raw.strip():
         raise DataError(name, "file is empty")
     try:
-        return raw.decode("utf-8-sig")
+        return redact.maybe(raw.decode("utf-8-sig"))  # data.redact: before anything else sees it
     except UnicodeDecodeError as exc:
         line = raw[: exc.start].count(b"\n") + 1
         raise DataError(
@@ -71,24 +72,27 @@ def read_text(path: Path, spec: str | None = None) -> str:
         ) from None
 
 
-def read_rows(spec: str, fmt: str = "auto") -> list[Row]:
-    """Read a csv / tsv / jsonl file into rows. ``spec`` is a path or ``bundled:`` path."""
+def read_rows(spec: str, fmt: str = "auto", columns: list[str] | None = None) -> list[Row]:
+    """Read a csv / tsv / jsonl file into rows. ``spec`` is a path or ``bundled:`` path;
+    ``columns`` names the columns of a csv / tsv file that has no header row."""
     path = resolve_path(spec)
     kind = detect_format(path, fmt)
     text = read_text(path, spec)
     if kind in ("csv", "tsv"):
-        return _read_delimited(text, spec, "," if kind == "csv" else "\t")
+        return _read_delimited(text, spec, "," if kind == "csv" else "\t", columns)
     if kind == "jsonl":
         return _read_jsonl(text, spec)
     raise DataError(spec, f"format {kind!r} is not a table (csv, tsv or jsonl expected)")
 
 
-def _read_delimited(text: str, spec: str, delimiter: str) -> list[Row]:
+def _read_delimited(
+    text: str, spec: str, delimiter: str, columns: list[str] | None = None
+) -> list[Row]:
     # TSV files of NLP corpora (SST-2) contain bare quotes inside sentences: no quoting there.
     quoting = csv.QUOTE_MINIMAL if delimiter == "," else csv.QUOTE_NONE
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, quoting=quoting)
     try:
-        header = next(reader)
+        header = list(columns) if columns else next(reader)
     except (StopIteration, csv.Error) as exc:
         raise DataError(spec, f"cannot read a header row ({exc})", line=1) from None
     header = [h.strip() for h in header]
@@ -129,10 +133,22 @@ def _read_jsonl(text: str, spec: str) -> list[Row]:
             raise DataError(spec, f"invalid JSON ({exc.msg})", line=i) from None
         if not isinstance(value, dict):
             raise DataError(spec, "each line must be a JSON object", line=i)
-        rows.append(Row(i, value))
+        rows.append(Row(i, redact_values(value)))
     if not rows:
         raise DataError(spec, "no rows")
     return rows
+
+
+def redact_values(value: Any) -> Any:
+    """:func:`redact.maybe` on every string inside a parsed JSON value (text written with
+    ``\\u`` escapes only shows its characters once parsed)."""
+    if isinstance(value, str):
+        return redact.maybe(value)
+    if isinstance(value, list):
+        return [redact_values(v) for v in value]
+    if isinstance(value, dict):
+        return {k: redact_values(v) for k, v in value.items()}
+    return value
 
 
 def require_columns(rows: list[Row], spec: str, columns: list[str]) -> None:

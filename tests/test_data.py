@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 
 import peftgov
-from peftgov.config import load_recipe
 from peftgov.data import Row, carve_validation, read_rows
 from peftgov.errors import DataError
+from peftgov.recipe import load_recipe
 from peftgov.tasks import get_task
 
 from conftest import toy_rows, write_jsonl
@@ -253,3 +253,35 @@ def test_carve_out_through_the_task(make_recipe, tmp_path, tokenizer):
 def _all_train_ids(make_recipe, tmp_path, tokenizer):
     recipe = load_recipe(make_recipe(tmp_path))
     return get_task("classification").prepare(recipe, tokenizer).train["input_ids"]
+
+
+def test_headerless_tsv_with_label_ids_and_names(tmp_path, make_recipe):
+    """THUCNews' layout: ``headline<TAB>label_id`` with no header, names in class.txt."""
+    import peftgov
+    from conftest import toy_rows
+
+    names = sorted({r["label"] for r in toy_rows(60, seed=1)})
+    rows = toy_rows(60, seed=1)
+    train = tmp_path / "train.txt"
+    train.write_text("".join(f"{r['text']}\t{names.index(r['label'])}\n" for r in rows))
+    classes = tmp_path / "class.txt"
+    classes.write_text("\n".join(names) + "\n")
+    recipe = make_recipe(
+        tmp_path,
+        data={"train": str(train), "validation": None, "test": None, "format": "tsv",
+              "columns": ["text", "label"]},
+        task={"label_names": str(classes)},
+        train={"epochs": 1},
+    )
+    result = peftgov.train(peftgov.load_recipe(recipe), progress=False)
+    state = json.loads((result.run_dir / "task_state.json").read_text())
+    assert state["labels"] == names
+    counts = result.metrics["data_counts"]
+    assert counts["train_rows"] + counts["validation_rows"] == 60
+
+    bad = tmp_path / "bad.txt"
+    bad.write_text("a headline\t7\n")
+    recipe["data"]["train"] = str(bad)
+    recipe["output"]["overwrite"] = True
+    with pytest.raises(peftgov.PeftgovError, match=r"bad.txt:1: label '7' is not an id of the 3"):
+        peftgov.train(peftgov.load_recipe(recipe), progress=False)

@@ -15,11 +15,11 @@ import torch
 from datasets import Dataset
 
 from ..config import Recipe, TaskConfig, _require
-from ..data import Row, arrange_splits, read_rows, require_columns
+from ..data import Row, arrange_splits, read_rows, read_text, require_columns, resolve_path
 from ..errors import DataError
 from ..metrics import classification_metrics
-from . import register
 from .base import Prepared, Task, describe_counts, label_head_kwargs
+from .registry import register
 
 
 @dataclass(frozen=True)
@@ -30,6 +30,9 @@ class ClassificationOptions(TaskConfig):
     text_pair_column: str | None = None
     """Optional second text (sentence-pair tasks such as NLI)."""
     max_length: int = 128
+    label_names: str | None = None
+    """A file with one label name per line, for data whose label column holds ids: id ``i``
+    is the name on line ``i + 1`` (THUCNews' ``class.txt``)."""
 
     def __post_init__(self) -> None:
         _require(self.max_length > 0, "max_length", "must be positive")
@@ -65,7 +68,21 @@ class Classification(Task):
                     continue
                 raise DataError(spec, problem, line=row.line)
             out.append(row)
-        return out
+        return self._name_labels(out, spec, cfg) if cfg.label_names else out
+
+    @staticmethod
+    def _name_labels(rows: list[Row], spec: str, cfg) -> list[Row]:
+        names = [n.strip() for n in read_text(resolve_path(cfg.label_names)).split("\n")]
+        names = [n for n in names if n]
+        for row in rows:
+            value = str(row.values[cfg.label_column]).strip()
+            if not value.isdigit() or int(value) >= len(names):
+                raise DataError(
+                    spec, f"label {value!r} is not an id of the {len(names)} names in "
+                    f"task.label_names ({cfg.label_names})", line=row.line,
+                )
+            row.values[cfg.label_column] = names[int(value)]
+        return rows
 
     def _read_splits(
         self, recipe: Recipe
@@ -77,7 +94,8 @@ class Classification(Task):
         splits: dict[str, list[Row]] = {}
         for split, spec in specs.items():
             if spec:
-                splits[split] = self._clean(read_rows(spec, d.format), spec, cfg, skip, counts)
+                rows = read_rows(spec, d.format, d.columns)
+                splits[split] = self._clean(rows, spec, cfg, skip, counts)
         # The label set comes from the whole train file, before any subsampling: a smoke run
         # on a few rows must not turn a rare label into an "unknown label" error.
         labels = sorted({self._label(r, cfg.label_column) for r in splits["train"]})
@@ -134,7 +152,8 @@ class Classification(Task):
     def prepare_file(self, spec, recipe, tokenizer, state) -> Dataset:
         counts: dict[str, int] = {}
         skip = recipe.data.on_bad_row == "skip"
-        rows = self._clean(read_rows(spec, recipe.data.format), spec, recipe.task, skip, counts)
+        rows = read_rows(spec, recipe.data.format, recipe.data.columns)
+        rows = self._clean(rows, spec, recipe.task, skip, counts)
         return self._encode(rows, spec, recipe, tokenizer, state["labels"], counts)
 
     # ------------------------------------------------------------------ model
