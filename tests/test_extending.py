@@ -5,6 +5,7 @@ benchmark report lists it."""
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 
 import pytest
@@ -75,3 +76,29 @@ def test_the_method_declares_what_it_cannot_do(lntune, make_recipe, tmp_path, ca
     assert main(["train", str(path)]) == 2
     err = capsys.readouterr().err
     assert "model.quantization" in err and "'lntune'" in err and "lora" in err
+
+
+def test_the_report_lists_the_new_method_with_the_suites_target(lntune, make_recipe, tmp_path):
+    from peftgov.bench.report import write_report
+    from peftgov.bench.suite import load_suite
+
+    results = tmp_path / "results"
+    results.mkdir()
+    for method, lr in (("full", 3e-3), ("lntune", 5e-2)):
+        recipe = make_recipe(tmp_path / method, method={"name": method}, train={"lr": lr, "epochs": 2})
+        metrics = peftgov.train(peftgov.load_recipe(recipe), progress=False).metrics
+        rid = f"toy-{method}-seed0"
+        record = {"id": rid, "label": method, "wall_time_s": 1.0, "train_size": None,
+                  "examples_per_class": None}
+        (results / f"{rid}.json").write_text(json.dumps({**metrics, "bench": record}, default=str))
+    suite = tmp_path / "suite.yaml"
+    suite.write_text(
+        f"name: ext\nruns_dir: {results}\nrecipes: [recipes/hotline/lora.yaml]\n"
+        "reference: full\nmethods:\n  - {name: lntune, target_pts: 50}\n  - full\nseeds: [0]\n"
+    )
+    spec = load_suite(suite).report_spec()
+    report = write_report(results, suite="ext", plots=False, spec=spec).read_text()
+    table = [line.split("|")[1].strip(" *") for line in report.splitlines()
+             if line.startswith("| ") and "params" not in line]
+    assert table == ["lntune", "full"]  # the suite's order, the new method included
+    assert "- **lntune**: Δ = " in report and "target within 50.0 points of full" in report

@@ -28,6 +28,7 @@ import yaml
 
 from peftgov import yamlio
 from peftgov.config import _coerce, _Invalid, _require
+from peftgov.methods import METHODS
 from peftgov.errors import RecipeError
 
 BENCH_DIR = Path(__file__).resolve().parents[2] / "benchmarks"
@@ -46,8 +47,9 @@ ISSUE_TARGETS: dict[str, float | str] = {
 """The default ``target_pts`` per peftgov method: at most this many points below the reference
 (mean over seeds); ``gap``: the gap is stated, no target. Baselines and other methods: none."""
 
-METHOD_ORDER = ("full", "freeze", "lora", "adapter", "bitfit", "prompt", "ia3")
-"""Row order of a report written from a results folder alone, and of labels a suite omits."""
+METHOD_ORDER = tuple(METHODS)
+"""Row order of a report written from a results folder alone, and of labels a suite omits:
+the order methods register in (peftgov/methods/__init__.py)."""
 
 Target = float | Literal["gap"] | None
 
