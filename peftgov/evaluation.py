@@ -68,10 +68,14 @@ def private_generator(seed: int = 0) -> torch.Generator:
 
 
 def make_loader(dataset, task: Task, tokenizer, *, batch_size: int) -> DataLoader:
+    """Evaluation batches of similar lengths, longest first: far less padding than file order
+    (and the memory peak comes at once). Every metric is order-free: predictions and
+    references travel together."""
+    lengths = [len(ids) for ids in dataset["input_ids"]]
     return DataLoader(
         dataset,
         batch_size=batch_size,
-        shuffle=False,
+        sampler=sorted(range(len(lengths)), key=lambda i: -lengths[i]),
         collate_fn=task.collator(tokenizer),
         generator=private_generator(),
     )

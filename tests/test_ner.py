@@ -538,3 +538,36 @@ def test_llama_backbone_trains_on_weibo_style_data_and_predicts_char_offsets(lla
     for e in pred["entities"]:
         assert pred["text"][e["start"] : e["end"]] == e["text"]
         assert e["type"] == "GPE.NAM"
+
+
+def _sentencepiece_like_tokenizer():
+    """A tiny Unigram tokenizer with sentencepiece's word-start marker, like XLM-R's."""
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers
+    from transformers import PreTrainedTokenizerFast
+
+    pieces = ["<unk>", "<pad>", "▁", "张", "三", "北", "京", "▁三"]
+    tk = Tokenizer(models.Unigram([(p, -1.0 if p.startswith("▁") else -2.0) for p in pieces], unk_id=0))
+    tk.pre_tokenizer = pre_tokenizers.Metaspace()
+    tk.decoder = decoders.Metaspace()
+    return PreTrainedTokenizerFast(tokenizer_object=tk, unk_token="<unk>", pad_token="<pad>")
+
+
+@pytest.mark.parametrize("padded", [False, True])
+def test_drop_word_markers_puts_each_characters_label_on_the_character(padded):
+    from peftgov.tasks.ner import align_labels, tokenize_words
+
+    tok = _sentencepiece_like_tokenizer()
+    words = [["张", "三", "北", "京"], ["北"]]
+    kw = {"padding": True, "return_tensors": "pt"} if padded else {}
+    plain = tokenize_words(tok, words, truncation=True, max_length=32, **kw)
+    assert tok.convert_ids_to_tokens(list(plain["input_ids"][0]))[:7] == [
+        "▁", "张", "▁三", "▁", "北", "▁", "京"]
+    enc = tokenize_words(tok, words, truncation=True, max_length=32, drop_markers=True, **kw)
+    ids = [int(i) for i in enc["input_ids"][0]]
+    assert tok.convert_ids_to_tokens(ids) == ["张", "▁三", "北", "京"]
+    assert enc.word_ids(0) == [0, 1, 2, 3]
+    assert align_labels(enc.word_ids(0), [1, 2, 0, 3]) == [1, 2, 0, 3]
+    row1 = enc.word_ids(1)
+    assert row1[0] == 0 and all(w is None for w in row1[1:])
+    if padded:
+        assert enc["attention_mask"][1].tolist() == [1, 0, 0, 0]

@@ -59,6 +59,10 @@ class NerOptions(TaskConfig):
     """jsonl input: the list of words."""
     tags_column: str = "tags"
     """jsonl input: the list of BIO tags, one per word."""
+    drop_word_markers: bool = False
+    """Drop a word's sub-tokens that are only a word-start marker (sentencepiece's ``▁``):
+    character-level Chinese on an XLM-R / sentencepiece tokenizer otherwise becomes
+    ``▁ 张 ▁ 三 ...``, twice as long, with each character's label on its bare ``▁``."""
 
     def __post_init__(self) -> None:
         _require(self.max_length > 2, "max_length", "must be more than 2")
@@ -172,20 +176,72 @@ def split_words(text: str) -> list[tuple[str, int, int]]:
     return words
 
 
-def tokenize_words(tokenizer: Any, words: list[list[str]], **kwargs: Any):
+def tokenize_words(
+    tokenizer: Any, words: list[list[str]], *, drop_markers: bool = False, **kwargs: Any
+):
     """``tokenizer(words, is_split_into_words=True)`` with clear errors for tokenizers that
-    cannot align sub-tokens to words."""
+    cannot align sub-tokens to words; ``drop_markers``: see ``NerOptions.drop_word_markers``."""
     if not getattr(tokenizer, "is_fast", False):
         raise PeftgovError(
             f"task 'ner' needs a fast (Rust) tokenizer to align sub-tokens to words; "
             f"{type(tokenizer).__name__} is not one"
         )
+    padding, tensors = kwargs.pop("padding", False), kwargs.pop("return_tensors", None)
+    if not drop_markers:
+        kwargs.update(padding=padding, return_tensors=tensors)
     try:
-        return tokenizer(words, is_split_into_words=True, **kwargs)
+        enc = tokenizer(words, is_split_into_words=True, **kwargs)
     except (AssertionError, ValueError) as exc:
         raise PeftgovError(
             f"task 'ner': the tokenizer cannot take pre-split words ({str(exc).splitlines()[0]})"
         ) from None
+    return _drop_markers(tokenizer, enc, len(words), padding, tensors) if drop_markers else enc
+
+
+class WordEncoding(dict):
+    """Tokenizer output rebuilt by :func:`_drop_markers`, with ``word_ids(row)`` like a
+    ``BatchEncoding``."""
+
+    def __init__(
+        self, data: dict[str, Any], word_ids: list[list[int | None]], lengths: list[int]
+    ) -> None:
+        super().__init__(data)
+        self._word_ids = word_ids
+        self.tokenized_lengths = lengths
+        """Each row's length before the markers were dropped (what truncation saw)."""
+
+    def word_ids(self, row: int) -> list[int | None]:
+        return self._word_ids[row]
+
+
+def _drop_markers(tokenizer: Any, enc: Any, rows: int, padding: Any, tensors: Any) -> WordEncoding:
+    bare: dict[int, bool] = {}
+
+    def is_bare(token_id: int) -> bool:
+        if token_id not in bare:
+            text = tokenizer.convert_tokens_to_string([tokenizer.convert_ids_to_tokens(token_id)])
+            bare[token_id] = not text.strip()
+        return bare[token_id]
+
+    data: dict[str, list] = {k: [] for k in enc.keys()}
+    word_ids: list[list[int | None]] = []
+    for i in range(rows):
+        ids, wids = enc["input_ids"][i], enc.word_ids(i)
+        keep = [
+            p for p in range(len(ids))
+            if not (wids[p] is not None and p + 1 < len(ids) and wids[p + 1] == wids[p]
+                    and is_bare(ids[p]))
+        ]
+        for k in data:
+            data[k].append([enc[k][i][p] for p in keep])
+        word_ids.append([wids[p] for p in keep])
+    if padding:
+        data = dict(tokenizer.pad(data, padding=padding, return_tensors=tensors))
+        width = len(data["input_ids"][0])
+        for w in word_ids:
+            fill = [None] * (width - len(w))
+            w[:] = w + fill if tokenizer.padding_side == "right" else fill + w
+    return WordEncoding(data, word_ids, [len(enc["input_ids"][i]) for i in range(rows)])
 
 
 # --------------------------------------------------------------------------- the task
@@ -278,7 +334,10 @@ class Ner(Task):
         if not kept:
             raise DataError(spec, "no usable sentences left")
         words = [list(s.words) for s in kept]
-        enc = tokenize_words(tokenizer, words, truncation=True, max_length=cfg.max_length)
+        mark = cfg.drop_word_markers
+        enc = tokenize_words(
+            tokenizer, words, truncation=True, max_length=cfg.max_length, drop_markers=mark
+        )
         # Words the tokenizer turns into nothing (a lone zero-width or control character)
         # would silently lose their tag: replace them by the unknown token and re-encode.
         redo = []
@@ -286,7 +345,11 @@ class Ner(Task):
             wids = enc.word_ids(i)
             seen = set(wids) - {None}
             last = max(seen, default=-1)
-            cut = len(enc["input_ids"][i]) >= cfg.max_length
+            length = (
+                enc.tokenized_lengths[i] if isinstance(enc, WordEncoding)
+                else len(enc["input_ids"][i])
+            )
+            cut = length >= cfg.max_length
             limit = last if cut else len(ws) - 1
             empty = [w for w in range(limit + 1) if w not in seen]
             if empty:
@@ -295,7 +358,9 @@ class Ner(Task):
                 counts["replaced_empty_words"] = counts.get("replaced_empty_words", 0) + len(empty)
                 redo.append(i)
         if redo:
-            enc = tokenize_words(tokenizer, words, truncation=True, max_length=cfg.max_length)
+            enc = tokenize_words(
+                tokenizer, words, truncation=True, max_length=cfg.max_length, drop_markers=mark
+            )
         inside = inside_ids(labels) if (train and cfg.label_all_subtokens) else None
         columns: dict[str, list] = {k: [] for k in MODEL_INPUTS if k in enc}
         columns["labels"] = []
@@ -419,6 +484,7 @@ class Ner(Task):
                     max_length=recipe.task.max_length,
                     padding=True,
                     return_tensors="pt",
+                    drop_markers=recipe.task.drop_word_markers,
                 )
                 inputs = {k: v.to(device) for k, v in enc.items() if k in MODEL_INPUTS}
                 with torch.no_grad():
