@@ -121,6 +121,10 @@ class TrainConfig:
     """Also checkpoint every N optimizer steps (a checkpoint is always written at each
     evaluation); re-running the same command resumes from the last one."""
 
+    cache_test_before: bool = True
+    """Reuse the before-training test figure of an earlier run on the same backbone, data,
+    task and seed when the method starts as the backbone itself (:mod:`peftgov.before`)."""
+
     def __post_init__(self) -> None:
         _require(
             self.checkpoint_every is None or self.checkpoint_every > 0,

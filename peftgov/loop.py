@@ -29,7 +29,7 @@ from torch import nn
 from torch.utils.data import DataLoader
 from tqdm.auto import tqdm
 
-from . import artifacts, checkpoint, limits, perf, provenance, redact
+from . import artifacts, before, checkpoint, limits, perf, provenance, redact
 from .backbones import fingerprint, load_tokenizer, portable_name, resolve
 from .config import Recipe
 from .errors import PeftgovError, RecipeError
@@ -274,6 +274,7 @@ class Session:
     test_before: dict[str, Any] | None = None
     flops_per_token: float | None = None
     redacted: dict[str, int] | None = None  # data.redact: placeholders put in, per type
+    test_before_cost: dict[str, Any] | None = None  # seconds, and whether it came from the cache
 
     @property
     def main(self) -> bool:
@@ -439,7 +440,7 @@ def start(s: Session) -> None:
         s.test_before = ck["test_before"]
         s.say(f"peftgov: resuming {s.run_dir} from its checkpoint at step {s.step} (epoch {s.epoch})")
     else:
-        s.test_before = s.evaluate(s.test_dl, "test (before training)") if s.test_dl else None
+        s.test_before = test_before(s) if s.test_dl else None
         s.tracker.best_state = trainable_snapshot(s.unwrapped())
     # FLOPs of one real forward + backward per position (for MFU), on the unwrapped model
     first = s.task.collator(s.tokenizer)(
@@ -451,6 +452,32 @@ def start(s: Session) -> None:
         {k: v.to(accelerator.device) for k, v in first.items()},
         accelerator.autocast(),
     )
+
+
+def test_before(s: Session) -> dict[str, Any]:
+    """The test metrics of the untrained model: from the cache when the method starts as the
+    backbone itself and this backbone + data + task + seed was evaluated before
+    (:mod:`peftgov.before`), else evaluated (and cached when it may be reused)."""
+    tick = time.perf_counter()
+    reusable = (
+        s.recipe.train.cache_test_before and s.method.identity_at_init
+        and s.accelerator.num_processes == 1
+    )
+    key = None
+    if reusable:
+        from .data import resolve_path
+
+        key = before.key(s.recipe, fingerprint(s.path, s.recipe.model),
+                         resolve_path(s.recipe.data.test), s.accelerator.mixed_precision)
+        cached = before.load(key)
+        if cached is not None:
+            s.test_before_cost = {"cached": True, "seconds": time.perf_counter() - tick}
+            return cached
+    metrics = s.evaluate(s.test_dl, "test (before training)")
+    if key is not None:
+        before.store(key, metrics)
+    s.test_before_cost = {"cached": False, "seconds": time.perf_counter() - tick}
+    return metrics
 
 
 def save_checkpoint(s: Session) -> None:
@@ -637,6 +664,7 @@ def _metrics(s: Session, train_time: float, test_after: dict | None) -> dict[str
         "eval_history": s.tracker.history,
         "test": test_after,
         "test_before": s.test_before,
+        "test_before_cost": s.test_before_cost,
         "data_counts": s.prepared.state.get("counts", {}),
         "notes": s.prepared.notes,
         "redaction": s.redacted,

@@ -123,7 +123,7 @@ def test_cli_eval_shows_progress_unless_quiet(finished_run, quiet):
 
 
 def test_training_shows_an_evaluation_bar(make_recipe, tmp_path, capsys):
-    recipe = make_recipe(tmp_path, train={"epochs": 1})
+    recipe = make_recipe(tmp_path, train={"epochs": 1, "cache_test_before": False})
     peftgov.train(peftgov.load_recipe(recipe), progress=True)
     err = capsys.readouterr().err
     assert "test (before training):" in err and "validation:" in err

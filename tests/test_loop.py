@@ -300,3 +300,28 @@ def torch_linear_model():
     import torch
 
     return torch.nn.Sequential(torch.nn.Linear(2, 2))
+
+
+def test_before_training_figure_is_shared_by_methods_that_start_as_the_backbone(
+    make_recipe, tmp_path, monkeypatch
+):
+    """LoRA, BitFit and full fine-tuning start as the backbone itself: with the same seed their
+    before-training test metrics are identical, so the second and third reuse the first's;
+    prompt tuning (not the identity) always evaluates; nothing else about training changes."""
+    monkeypatch.setenv("PEFTGOV_CACHE", str(tmp_path / "cache"))
+    runs = {}
+    for name in ("lora", "bitfit", "full", "prompt"):
+        method = {"name": name, "num_virtual_tokens": 4} if name == "prompt" else {"name": name}
+        recipe = make_recipe(tmp_path / name, method=method, train={"max_steps": 3})
+        runs[name] = train(recipe).metrics
+    cost = {k: m["test_before_cost"]["cached"] for k, m in runs.items()}
+    assert cost == {"lora": False, "bitfit": True, "full": True, "prompt": False}
+    assert runs["bitfit"]["test_before"] == runs["lora"]["test_before"] == runs["full"]["test_before"]
+    assert runs["prompt"]["test_before"] != runs["lora"]["test_before"]
+
+    fresh = make_recipe(tmp_path / "fresh", method={"name": "bitfit"},
+                        train={"max_steps": 3, "cache_test_before": False})
+    again = train(fresh).metrics
+    assert again["test_before_cost"]["cached"] is False
+    assert again["test_before"] == runs["bitfit"]["test_before"]  # the cache held the truth
+    assert again["eval"] == runs["bitfit"]["eval"]  # skipping the evaluation changes no training

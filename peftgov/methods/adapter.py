@@ -335,6 +335,7 @@ class Adapter(PeftMethod):
 
     name = "adapter"
     config_cls = AdapterOptions
+    identity_at_init = True
 
     def peft_config(self, cfg, *, head, peft_task_type):
         return BottleneckConfig(

@@ -30,6 +30,9 @@ class Method:
     config_cls: ClassVar[type[MethodConfig]]
     supports_quantized_backbone: ClassVar[bool] = True
     """False for methods that train the backbone's own weights (a 4-/8-bit one cannot train)."""
+    identity_at_init: ClassVar[bool] = False
+    """True when the untrained method computes exactly the backbone (LoRA's B = 0): its
+    before-training test figure is shared with other such methods (:mod:`peftgov.before`)."""
 
     def apply(
         self, model: nn.Module, cfg: MethodConfig, *, head: list[str], peft_task_type: str

@@ -18,6 +18,7 @@ class BitFitConfig(MethodConfig):
 class BitFit(Method):
     name = "bitfit"
     config_cls = BitFitConfig
+    identity_at_init = True
 
     def apply(self, model, cfg, *, head, peft_task_type):
         for pname, p in model.named_parameters():

@@ -23,6 +23,7 @@ class FreezeConfig(MethodConfig):
 class Freeze(Method):
     name = "freeze"
     config_cls = FreezeConfig
+    identity_at_init = True
     supports_quantized_backbone = False
 
     def apply(self, model, cfg, *, head, peft_task_type):

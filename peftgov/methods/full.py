@@ -22,6 +22,7 @@ class FullConfig(MethodConfig):
 class Full(Method):
     name = "full"
     config_cls = FullConfig
+    identity_at_init = True
     supports_quantized_backbone = False
 
     def apply(self, model, cfg, *, head, peft_task_type):

@@ -21,6 +21,7 @@ class IA3Options(MethodConfig):
 class IA3(PeftMethod):
     name = "ia3"
     config_cls = IA3Options
+    identity_at_init = True
 
     def peft_config(self, cfg, *, head, peft_task_type):
         from peft import IA3Config

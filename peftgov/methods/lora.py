@@ -36,6 +36,7 @@ class LoraOptions(MethodConfig):
 class Lora(PeftMethod):
     name = "lora"
     config_cls = LoraOptions
+    identity_at_init = True
 
     def peft_config(self, cfg, *, head, peft_task_type):
         from peft import LoraConfig
