@@ -17,6 +17,8 @@ from typing import Any
 
 import yaml
 
+from peftgov.tasks import get_task
+
 from .suite import MethodEntry, Suite, SuiteError
 
 
@@ -88,10 +90,10 @@ def _fallback_dataset(recipe: str, overrides: dict[str, Any]) -> tuple[str, str]
 
 def sample_plan(recipe, k: int, seed: int, folder: Path) -> dict[str, Any]:
     """Where the per-class sample of ``recipe``'s train split goes (written at run time)."""
-    if recipe.task.name != "classification":
+    if not get_task(recipe.task.name).one_label_per_example:
         raise SuiteError(
-            f"{recipe.source}: train_sizes samples examples per class, which needs a "
-            f"classification recipe (this one is {recipe.task.name!r})"
+            f"{recipe.source}: train_sizes samples examples per class, which needs a task "
+            f"with one label per example (this one is {recipe.task.name!r})"
         )
     suffix = Path(recipe.data.train).suffix or ".jsonl"
     overrides = {"data.train": str(folder / f"train{suffix}")}

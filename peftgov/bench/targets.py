@@ -3,6 +3,8 @@ file, default the issue's), and the issue's speed, MFU and memory targets."""
 
 from __future__ import annotations
 
+from peftgov.methods import METHODS
+
 from .suite import ISSUE_TARGETS, REFERENCE
 from .tables import Group, Row, signed
 
@@ -18,7 +20,9 @@ ISSUE_SENTENCE = (
 
 
 def long_name(reference: str) -> str:
-    return "full fine-tuning" if reference == "full" else reference
+    """How a report names its reference method (``Method.title``, else its label)."""
+    method = METHODS.get(reference)
+    return (method.title if method is not None else "") or reference
 
 
 def targets_sentence(groups: list[Group], reference: str) -> str:

@@ -28,6 +28,8 @@ class Method:
 
     name: ClassVar[str]
     config_cls: ClassVar[type[MethodConfig]]
+    title: ClassVar[str] = ""
+    """How reports name the method in prose (default: its name)."""
     supports_quantized_backbone: ClassVar[bool] = True
     """False for methods that train the backbone's own weights (a 4-/8-bit one cannot train)."""
     identity_at_init: ClassVar[bool] = False

@@ -23,6 +23,7 @@ class Full(Method):
     name = "full"
     config_cls = FullConfig
     identity_at_init = True
+    title = "full fine-tuning"
     supports_quantized_backbone = False
 
     def apply(self, model, cfg, *, head, peft_task_type):

@@ -53,6 +53,8 @@ class Task:
     greater_is_better: ClassVar[bool] = True
     can_chat: ClassVar[bool] = False
     """Whether :meth:`reply` answers a conversation (``peftgov chat``)."""
+    one_label_per_example: ClassVar[bool] = False
+    """Whether each example has one label (so a benchmark can sample k examples per class)."""
 
     def prepare(self, recipe: Recipe, tokenizer: Any) -> Prepared:
         raise NotImplementedError

@@ -46,6 +46,7 @@ class Classification(Task):
     config_cls = ClassificationOptions
     peft_task_type = "SEQ_CLS"
     default_metric = "accuracy"
+    one_label_per_example = True
 
     # ------------------------------------------------------------------ data
     def _clean(self, rows: list[Row], spec: str, cfg, skip: bool, counts: dict) -> list[Row]:
