@@ -26,6 +26,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import yaml
+
 from .cli import measure_peaks, parser
 from .fewshot import full_split_stats, write_sample
 from .plan import Run, format_value, plan
@@ -127,10 +129,15 @@ class Runner:
         return "ok", f"ok {outcome.wall_time_s:.1f} s, {shown} -> {self.result_path(run)}"
 
     def _bench_record(self, run: Run, cmd, outcome: Outcome, started: str, extra) -> dict:
-        from peftgov.recipe import load_recipe
+        saved = self.run_dir(run) / "recipe.yaml"
+        if saved.is_file():  # what the run resolved itself: no need for this process's schema
+            raw = (yaml.safe_load(saved.read_text(encoding="utf-8")) or {}).get("data") or {}
+            data = {s: raw.get(s) for s in ("train", "validation", "test")}
+        else:  # a baseline script that writes no recipe.yaml
+            from peftgov.recipe import load_recipe
 
-        recipe = load_recipe(run.recipe, overrides=run.overrides)
-        data = {s: getattr(recipe.data, s) for s in ("train", "validation", "test")}
+            recipe = load_recipe(run.recipe, overrides=run.overrides)
+            data = {s: getattr(recipe.data, s) for s in ("train", "validation", "test")}
         backbone = self.run_dir(run) / "backbone.json"
         log_text = self.log_path(run).read_text(encoding="utf-8", errors="replace")
         return {
