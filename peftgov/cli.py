@@ -185,9 +185,9 @@ def _dispatch(args: argparse.Namespace) -> int:
 def _redact(src: str, dst: str, *, force: bool) -> int:
     from collections import Counter
 
-    from .data import read_text, redact_values
+    from .data import read_text
     from .errors import DataError
-    from .redact import active
+    from .redact import active, maybe_values
 
     out = Path(dst)
     if out.exists() and not force:
@@ -202,7 +202,7 @@ def _redact(src: str, dst: str, *, force: bool) -> int:
             for i, line in enumerate(text.split("\n"), start=1):
                 try:  # \u-escaped characters only show once parsed
                     lines.append(
-                        json.dumps(redact_values(json.loads(line)), ensure_ascii=False)
+                        json.dumps(maybe_values(json.loads(line)), ensure_ascii=False)
                         if line.strip() else line
                     )
                 except json.JSONDecodeError as exc:

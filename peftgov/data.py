@@ -133,22 +133,10 @@ def _read_jsonl(text: str, spec: str) -> list[Row]:
             raise DataError(spec, f"invalid JSON ({exc.msg})", line=i) from None
         if not isinstance(value, dict):
             raise DataError(spec, "each line must be a JSON object", line=i)
-        rows.append(Row(i, redact_values(value)))
+        rows.append(Row(i, redact.maybe_values(value)))
     if not rows:
         raise DataError(spec, "no rows")
     return rows
-
-
-def redact_values(value: Any) -> Any:
-    """:func:`redact.maybe` on every string inside a parsed JSON value (text written with
-    ``\\u`` escapes only shows its characters once parsed)."""
-    if isinstance(value, str):
-        return redact.maybe(value)
-    if isinstance(value, list):
-        return [redact_values(v) for v in value]
-    if isinstance(value, dict):
-        return {k: redact_values(v) for k, v in value.items()}
-    return value
 
 
 def require_columns(rows: list[Row], spec: str, columns: list[str]) -> None:

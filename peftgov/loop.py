@@ -253,6 +253,7 @@ class Session:
     val_dl: DataLoader
     test_dl: DataLoader | None
     path: str
+    backbone: dict[str, Any]  # the backbone's fingerprint (backbone.json), hashed once
     run_dir: Path
     micro: int
     accum: int
@@ -383,6 +384,7 @@ def build(recipe: Recipe, *, progress: bool) -> Session:
         recipe=recipe, accelerator=accelerator, task=task, method=method, tokenizer=tokenizer,
         prepared=prepared, model=model, optimizer=optimizer, scheduler=scheduler,
         sampler=sampler, train_dl=train_dl, val_dl=val_dl, test_dl=test_dl, path=path,
+        backbone=fingerprint(path, recipe.model),
         run_dir=run_dir, micro=micro, accum=accum, total_steps=total_steps,
         trainable=trainable, total=total, resuming=resuming, progress=progress,
         redacted=dict(redacted) if recipe.data.redact else None,
@@ -397,7 +399,7 @@ def open_run_dir(s: Session) -> None:
         artifacts.start_run(s.run_dir, overwrite=recipe.output.overwrite, resuming=s.resuming)
         artifacts.write_atomic(s.run_dir / artifacts.RECIPE, recipe.to_yaml())
         artifacts.write_json(s.run_dir / artifacts.TASK_STATE, s.prepared.state)
-        artifacts.write_json(s.run_dir / artifacts.BACKBONE, fingerprint(s.path, recipe.model))
+        artifacts.write_json(s.run_dir / artifacts.BACKBONE, s.backbone)
         s.log_file = open(s.run_dir / artifacts.LOG, "a" if s.resuming else "w", encoding="utf-8")
     if accelerator.mixed_precision == "bf16" and accelerator.device.type == "cpu":
         if not cpu_has_native_bf16():
@@ -467,7 +469,7 @@ def test_before(s: Session) -> dict[str, Any]:
     if reusable:
         from .data import resolve_path
 
-        key = before.key(s.recipe, fingerprint(s.path, s.recipe.model),
+        key = before.key(s.recipe, s.backbone,
                          resolve_path(s.recipe.data.test), s.accelerator.mixed_precision)
         cached = before.load(key)
         if cached is not None:

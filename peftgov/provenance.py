@@ -21,14 +21,18 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
-from . import artifacts, sm3
+from . import artifacts, checkpoint, sm3
 from .errors import ArtifactError
 
 MANIFEST = "manifest.json"
 PACKAGE = Path(__file__).resolve().parent
 CHUNK = 1 << 20
-# What is not part of a run's artifact: the run's own bookkeeping, written around it.
-NOT_ARTIFACT = {MANIFEST, artifacts.METRICS, artifacts.LOG, artifacts.MARKER}
+# What is not part of a run's artifact: the run's own bookkeeping, written around it, and the
+# resume checkpoint (removed once the run finishes).
+NOT_ARTIFACT = {
+    MANIFEST, artifacts.METRICS, artifacts.LOG, artifacts.MARKER,
+    checkpoint.DIR, f"{checkpoint.DIR}.tmp", f"{checkpoint.DIR}.old",
+}
 
 
 def digests(path: Path) -> dict[str, Any]:
@@ -86,7 +90,7 @@ def build(run_dir: Path, recipe: Any, backbone_path: str) -> dict[str, Any]:
     return {
         "format": 1,
         "hashes": ["sha256", "sm3"],
-        "artifact": _table(run_dir, NOT_ARTIFACT | {"checkpoint", "checkpoint.tmp", "checkpoint.old"}),
+        "artifact": _table(run_dir, NOT_ARTIFACT),
         "backbone": {
             "name": recipe.model.gguf or recipe.model.name,
             "path": str(backbone),
@@ -103,15 +107,17 @@ def write(run_dir: Path, recipe: Any, backbone_path: str) -> None:
     artifacts.write_json(run_dir / MANIFEST, build(run_dir, recipe, backbone_path))
 
 
+def _check(where: str, path: Path, entry: dict[str, Any]) -> list[str]:
+    """One file against its manifest entry (size, SHA-256, SM3; other keys are ignored)."""
+    if not path.is_file():
+        return [f"{where}: {path}: missing"]
+    if digests(path) != {k: entry[k] for k in ("bytes", "sha256", "sm3")}:
+        return [f"{where}: {path}: changed (SHA-256 / SM3 differ from the manifest)"]
+    return []
+
+
 def _compare(where: str, saved: dict[str, Any], folder: Path) -> list[str]:
-    problems = []
-    for rel, want in saved.items():
-        path = folder / rel
-        if not path.is_file():
-            problems.append(f"{where}: {path}: missing")
-        elif digests(path) != want:
-            problems.append(f"{where}: {path}: changed (SHA-256 / SM3 differ from the manifest)")
-    return problems
+    return [p for rel, want in saved.items() for p in _check(where, folder / rel, want)]
 
 
 def read(run_dir: Path) -> dict[str, Any]:
@@ -138,8 +144,8 @@ def verify(run_dir: Path, *, backbone_path: str | None = None) -> list[str]:
 
     m = read(run_dir)
     problems = _compare("artifact", m["artifact"], run_dir)
-    extra = set(map(str, (p.relative_to(run_dir) for p in _files(
-        run_dir, NOT_ARTIFACT | {"checkpoint", "checkpoint.tmp", "checkpoint.old"})))) - set(m["artifact"])
+    now = {str(p.relative_to(run_dir)) for p in _files(run_dir, NOT_ARTIFACT)}
+    extra = now - set(m["artifact"])
     problems += [f"artifact: {run_dir / rel}: not in the manifest" for rel in sorted(extra)]
     backbone = Path(backbone_path or m["backbone"]["path"])
     if m["backbone"]["files"] and not backbone.is_dir():
@@ -147,17 +153,10 @@ def verify(run_dir: Path, *, backbone_path: str | None = None) -> list[str]:
     else:
         problems += _compare("backbone", m["backbone"]["files"], backbone)
     for split, entry in m["data"].items():
-        path = Path(entry["path"])
-        want = {k: entry[k] for k in ("bytes", "sha256", "sm3")}
-        if not path.is_file():
-            problems.append(f"data.{split}: {path}: missing")
-        elif digests(path) != want:
-            problems.append(f"data.{split}: {path}: changed (SHA-256 / SM3 differ from the manifest)")
+        problems += _check(f"data.{split}", Path(entry["path"]), entry)
     problems += _compare("code", m["code"]["files"], PACKAGE)
     if m.get("lock"):
-        lock = Path(m["lock"]["path"])
-        if not lock.is_file() or digests(lock) != {k: m["lock"][k] for k in ("bytes", "sha256", "sm3")}:
-            problems.append(f"lock: {lock}: missing or changed")
+        problems += _check("lock", Path(m["lock"]["path"]), m["lock"])
     load_recipe(run_dir / artifacts.RECIPE)  # the recipe itself still parses
     return problems
 

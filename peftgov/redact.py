@@ -36,6 +36,7 @@ import datetime as dt
 import re
 from collections import Counter
 from collections.abc import Iterator
+from typing import Any
 
 ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 ID_CHECK = "10X98765432"
@@ -160,3 +161,15 @@ def maybe(text: str) -> str:
     """Redact ``text`` if a run asked for it (``data.redact``), else return it unchanged."""
     counts = _ACTIVE.get()
     return text if counts is None else redact(text, counts)
+
+
+def maybe_values(value: Any) -> Any:
+    """:func:`maybe` on every string inside a parsed JSON value (text written with ``\\u``
+    escapes only shows its characters once parsed)."""
+    if isinstance(value, str):
+        return maybe(value)
+    if isinstance(value, list):
+        return [maybe_values(v) for v in value]
+    if isinstance(value, dict):
+        return {k: maybe_values(v) for k, v in value.items()}
+    return value
