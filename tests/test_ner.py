@@ -540,16 +540,39 @@ def test_llama_backbone_trains_on_weibo_style_data_and_predicts_char_offsets(lla
         assert e["type"] == "GPE.NAM"
 
 
-def _sentencepiece_like_tokenizer():
-    """A tiny Unigram tokenizer with sentencepiece's word-start marker, like XLM-R's."""
-    from tokenizers import Tokenizer, decoders, models, pre_tokenizers
+def _sentencepiece_like_tokenizer(specials: bool = False):
+    """A tiny Unigram tokenizer with sentencepiece's word-start marker, like XLM-R's
+    (``specials``: with XLM-R's ``<s> ... </s>`` around each row)."""
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, processors
     from transformers import PreTrainedTokenizerFast
 
-    pieces = ["<unk>", "<pad>", "▁", "张", "三", "北", "京", "▁三"]
+    pieces = ["<unk>", "<pad>", "▁", "张", "三", "北", "京", "▁三", "<s>", "</s>"]
     tk = Tokenizer(models.Unigram([(p, -1.0 if p.startswith("▁") else -2.0) for p in pieces], unk_id=0))
     tk.pre_tokenizer = pre_tokenizers.Metaspace()
     tk.decoder = decoders.Metaspace()
-    return PreTrainedTokenizerFast(tokenizer_object=tk, unk_token="<unk>", pad_token="<pad>")
+    if specials:
+        tk.post_processor = processors.TemplateProcessing(
+            single="<s> $A </s>", special_tokens=[("<s>", 8), ("</s>", 9)]
+        )
+    return PreTrainedTokenizerFast(
+        tokenizer_object=tk, unk_token="<unk>", pad_token="<pad>", bos_token="<s>",
+        eos_token="</s>",
+    )
+
+
+def test_drop_word_markers_truncates_after_the_markers_are_gone():
+    """max_length counts the tokens the model sees: 10 positions hold 8 characters plus <s>
+    and </s>, not the 4 a truncation before dropping the bare markers would leave."""
+    from peftgov.tasks.ner import tokenize_words
+
+    tok = _sentencepiece_like_tokenizer(specials=True)
+    words = [["张", "北", "京"] * 10, ["北", "京"]]
+    enc = tokenize_words(tok, words, truncation=True, max_length=10, drop_markers=True)
+    toks = tok.convert_ids_to_tokens(enc["input_ids"][0])
+    assert toks == ["<s>"] + ["张", "北", "京"] * 2 + ["张", "北"] + ["</s>"]
+    assert enc.word_ids(0) == [None, 0, 1, 2, 3, 4, 5, 6, 7, None]
+    assert enc.tokenized_lengths == [32, 4]
+    assert tok.convert_ids_to_tokens(enc["input_ids"][1]) == ["<s>", "北", "京", "</s>"]
 
 
 @pytest.mark.parametrize("padded", [False, True])

@@ -187,7 +187,14 @@ def tokenize_words(
             f"{type(tokenizer).__name__} is not one"
         )
     padding, tensors = kwargs.pop("padding", False), kwargs.pop("return_tensors", None)
-    if not drop_markers:
+    limit = None
+    if drop_markers:
+        # Truncate after the markers are gone: truncating first would keep only about half
+        # of max_length characters.
+        if kwargs.pop("truncation", False):
+            limit = kwargs.pop("max_length", None) or tokenizer.model_max_length
+        kwargs.pop("max_length", None)
+    else:
         kwargs.update(padding=padding, return_tensors=tensors)
     try:
         enc = tokenizer(words, is_split_into_words=True, **kwargs)
@@ -195,7 +202,9 @@ def tokenize_words(
         raise PeftgovError(
             f"task 'ner': the tokenizer cannot take pre-split words ({str(exc).splitlines()[0]})"
         ) from None
-    return _drop_markers(tokenizer, enc, len(words), padding, tensors) if drop_markers else enc
+    if not drop_markers:
+        return enc
+    return _drop_markers(tokenizer, enc, len(words), padding, tensors, limit)
 
 
 class WordEncoding(dict):
@@ -208,13 +217,15 @@ class WordEncoding(dict):
         super().__init__(data)
         self._word_ids = word_ids
         self.tokenized_lengths = lengths
-        """Each row's length before the markers were dropped (what truncation saw)."""
+        """Each row's length without the markers, before truncation."""
 
     def word_ids(self, row: int) -> list[int | None]:
         return self._word_ids[row]
 
 
-def _drop_markers(tokenizer: Any, enc: Any, rows: int, padding: Any, tensors: Any) -> WordEncoding:
+def _drop_markers(
+    tokenizer: Any, enc: Any, rows: int, padding: Any, tensors: Any, limit: int | None
+) -> WordEncoding:
     bare: dict[int, bool] = {}
 
     def is_bare(token_id: int) -> bool:
@@ -225,6 +236,7 @@ def _drop_markers(tokenizer: Any, enc: Any, rows: int, padding: Any, tensors: An
 
     data: dict[str, list] = {k: [] for k in enc.keys()}
     word_ids: list[list[int | None]] = []
+    lengths: list[int] = []
     for i in range(rows):
         ids, wids = enc["input_ids"][i], enc.word_ids(i)
         keep = [
@@ -232,6 +244,14 @@ def _drop_markers(tokenizer: Any, enc: Any, rows: int, padding: Any, tensors: An
             if not (wids[p] is not None and p + 1 < len(ids) and wids[p + 1] == wids[p]
                     and is_bare(ids[p]))
         ]
+        lengths.append(len(keep))
+        if limit is not None and len(keep) > limit:
+            # Keep the closing special tokens (</s>), like the tokenizer's own truncation.
+            tail = 0
+            while tail < len(keep) and wids[keep[-1 - tail]] is None:
+                tail += 1
+            tail = min(tail, limit)
+            keep = keep[: limit - tail] + (keep[len(keep) - tail :] if tail else [])
         for k in data:
             data[k].append([enc[k][i][p] for p in keep])
         word_ids.append([wids[p] for p in keep])
@@ -241,7 +261,7 @@ def _drop_markers(tokenizer: Any, enc: Any, rows: int, padding: Any, tensors: An
         for w in word_ids:
             fill = [None] * (width - len(w))
             w[:] = w + fill if tokenizer.padding_side == "right" else fill + w
-    return WordEncoding(data, word_ids, [len(enc["input_ids"][i]) for i in range(rows)])
+    return WordEncoding(data, word_ids, lengths)
 
 
 # --------------------------------------------------------------------------- the task
