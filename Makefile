@@ -49,7 +49,7 @@ test-fast: $(STAMP)
 LATEST := .venv-latest
 test-latest:
 	rm -rf $(LATEST) && $(PYTHON) -m venv $(LATEST)
-	$(LATEST)/bin/python -m pip install -q $(PIP_ARGS) -c lock/torch.txt --upgrade --upgrade-strategy eager -e '.[dev,bench,quant]'
+	$(LATEST)/bin/python -m pip install -q $(PIP_ARGS) -c lock/torch.txt --upgrade --upgrade-strategy eager -e '.[dev,bench,quant,serve]'
 	$(LATEST)/bin/python -m pip install -q $(PIP_ARGS) --require-hashes --no-deps -r $(NODEPS)
 	$(LATEST)/bin/python -m pip freeze --exclude-editable > $(LATEST)/freeze.txt
 	@echo "test-latest: $$(grep -E '^(transformers|peft|accelerate|datasets|torch|tokenizers|huggingface.hub)==' $(LATEST)/freeze.txt | tr '\n' ' ')"
@@ -62,7 +62,7 @@ lock:
 	.venv-lock/bin/python -m pip install -q pip-tools
 	.venv-lock/bin/pip-compile --upgrade --generate-hashes --allow-unsafe --strip-extras \
 		--no-emit-index-url --no-emit-find-links --constraint=lock/torch.txt \
-		--extra=bench --extra=dev --extra=quant --output-file=$(LOCK) pyproject.toml
+		--extra=bench --extra=dev --extra=quant --extra=serve --output-file=$(LOCK) pyproject.toml
 	.venv-lock/bin/pip-compile --upgrade --generate-hashes --allow-unsafe \
 		--strip-extras --no-emit-index-url --no-emit-find-links --output-file=$(BUILD) lock/build.in
 
