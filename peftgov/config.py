@@ -113,6 +113,13 @@ class TrainConfig:
     """Validation metric to select the best state on (task default when ``None``)."""
     patience: int | None = None
     """Stop after this many evaluations without improvement; ``None`` never stops early."""
+    target_metric: float | None = None
+    """A quality target for ``metric`` (time-to-accuracy, as MLPerf Training measures it): the
+    first validation that reaches it records ``target`` in metrics.json: seconds since the
+    process started, step, train time, and the test metrics of that state."""
+    stop_at_target: bool = False
+    """End training at the first validation that reaches ``target_metric`` (its state is
+    kept as the best if it is)."""
     log_every: int = 10
     group_by_length: bool = True
     """Batch examples of similar length together (less padding), shuffled between batches."""
@@ -149,6 +156,11 @@ class TrainConfig:
         )
         _require(self.eval_every is None or self.eval_every > 0, "eval_every", "must be positive")
         _require(self.patience is None or self.patience > 0, "patience", "must be positive")
+        _require(
+            not self.stop_at_target or self.target_metric is not None,
+            "stop_at_target",
+            "needs train.target_metric",
+        )
         _require(self.log_every > 0, "log_every", "must be positive")
 
 

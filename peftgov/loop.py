@@ -34,7 +34,7 @@ from .backbones import fingerprint, load_tokenizer, portable_name, resolve
 from .config import Recipe
 from .errors import PeftgovError, RecipeError
 from .evaluation import evaluate, make_loader, private_generator
-from .hardware import cpu_has_native_bf16, peak_memory_mb, use_cpu
+from .hardware import cpu_has_native_bf16, peak_memory_mb, process_seconds, use_cpu
 from .methods import METHODS, Method, get_method
 from .sampling import LengthGroupedBatchSampler
 from .tasks import Prepared, Task, get_task
@@ -276,6 +276,7 @@ class Session:
     flops_per_token: float | None = None
     redacted: dict[str, int] | None = None  # data.redact: placeholders put in, per type
     test_before_cost: dict[str, Any] | None = None  # seconds, and whether it came from the cache
+    target: dict[str, Any] | None = None  # train.target_metric: when it was first reached
 
     @property
     def main(self) -> bool:
@@ -440,6 +441,7 @@ def start(s: Session) -> None:
         s.tokens += ck["tokens"]
         s.elapsed_before = ck["train_time_s"]
         s.test_before = ck["test_before"]
+        s.target = ck.get("target")
         s.say(f"peftgov: resuming {s.run_dir} from its checkpoint at step {s.step} (epoch {s.epoch})")
     else:
         s.test_before = test_before(s) if s.test_dl else None
@@ -497,19 +499,28 @@ def save_checkpoint(s: Session) -> None:
             "tracker": s.tracker.dump(),
             "samples": int(s.samples),
             "tokens": int(s.tokens),
-            "train_time_s": s.elapsed_before + time.perf_counter() - s.start_time - s.eval_time,
+            "train_time_s": train_seconds(s),
             "test_before": s.test_before,
+            "target": s.target,
         },
         accelerator=s.accelerator,
     )
     s.eval_time += time.perf_counter() - tick  # checkpoint I/O is not training time
 
 
+def train_seconds(s: Session) -> float:
+    """Training seconds so far (evaluation and checkpoint I/O excluded, resumes included)."""
+    return s.elapsed_before + time.perf_counter() - s.start_time - s.eval_time
+
+
 def validate(s: Session) -> None:
     """Evaluate on the validation set, keep the best state, checkpoint."""
     tick = time.perf_counter()
     m = s.evaluate(s.val_dl, "validation")
-    m.update(step=s.step, epoch=s.epoch)
+    # wall_s: seconds since the process started, at the end of this evaluation (the
+    # time-to-accuracy clock); train_time_s: training seconds so far.
+    m.update(step=s.step, epoch=s.epoch, wall_s=process_seconds(),
+             train_time_s=train_seconds(s) - (time.perf_counter() - tick))
     s.log({"eval": m})
     improved = s.tracker.update(m, lambda: trainable_snapshot(s.unwrapped()))
     s.say(
@@ -521,8 +532,34 @@ def validate(s: Session) -> None:
             f"peftgov: early stop at step {s.step}: no improvement in "
             f"{s.recipe.train.patience} evaluations"
         )
+    reach_target(s, m)
     s.eval_time += time.perf_counter() - tick
     save_checkpoint(s)
+
+
+def reach_target(s: Session, m: dict[str, Any]) -> None:
+    """``train.target_metric``: record the first validation that reaches it, with the test
+    metrics of that very state (their evaluation is not training time)."""
+    target = s.recipe.train.target_metric
+    if target is None or s.target is not None:
+        return
+    value = float(m[s.tracker.metric])
+    if not (value >= target if s.tracker.greater else value <= target):
+        return
+    test = s.evaluate(s.test_dl, "test") if s.test_dl else None
+    s.target = {
+        "metric": s.tracker.metric, "target": target, "value": value,
+        "wall_s": m["wall_s"], "train_time_s": m["train_time_s"], "step": s.step,
+        "epoch": s.epoch, "test": test,
+    }
+    shown = f", test {s.tracker.metric}={test[s.tracker.metric]:.4f}" if test else ""
+    s.say(f"peftgov: target {s.tracker.metric}>={target} reached at step {s.step}, "
+          f"{m['wall_s']:.1f} s after the process started{shown}")
+
+
+def stopping(s: Session) -> bool:
+    """Early stopping (patience), or the quality target reached with ``stop_at_target``."""
+    return s.tracker.should_stop or (s.recipe.train.stop_at_target and s.target is not None)
 
 
 def train(s: Session) -> None:
@@ -536,7 +573,7 @@ def train(s: Session) -> None:
     )
     model.train()
     try:
-        while s.step < s.total_steps and not s.tracker.should_stop:
+        while s.step < s.total_steps and not stopping(s):
             # The order of an epoch depends on (seed, epoch) only, so a resumed run sees the same
             # batches. Accelerate's loader re-sets the epoch from its own counter: set both.
             s.train_dl.set_epoch(s.epoch)
@@ -574,8 +611,10 @@ def train(s: Session) -> None:
                     validate(s)
                 elif tc.checkpoint_every and s.step % tc.checkpoint_every == 0:
                     save_checkpoint(s)
-                if s.step >= s.total_steps or s.tracker.should_stop:
+                if s.step >= s.total_steps or stopping(s):
                     break
+            if stopping(s):
+                break
             if tc.eval_every is None or (s.step >= s.total_steps and s.step % tc.eval_every):
                 validate(s)  # end of each epoch, or the final partial interval
             s.epoch, s.position = s.epoch + 1, 0
@@ -586,7 +625,7 @@ def train(s: Session) -> None:
 def finish(s: Session) -> TrainResult:
     """Test the best state, write the artifact and metrics.json (last), report."""
     recipe, accelerator = s.recipe, s.accelerator
-    train_time = s.elapsed_before + time.perf_counter() - s.start_time - s.eval_time
+    train_time = train_seconds(s)
     unwrapped = s.unwrapped()
     restore_snapshot(unwrapped, s.tracker.best_state)
     test_after = s.evaluate(s.test_dl, "test") if s.test_dl else None
@@ -667,6 +706,8 @@ def _metrics(s: Session, train_time: float, test_after: dict | None) -> dict[str
         "test": test_after,
         "test_before": s.test_before,
         "test_before_cost": s.test_before_cost,
+        "target": s.target,
+        "wall_s": process_seconds(),
         "data_counts": s.prepared.state.get("counts", {}),
         "notes": s.prepared.notes,
         "redaction": s.redacted,

@@ -337,7 +337,7 @@ def test_smoke_suite_end_to_end(tmp_path, make_recipe, capsys):
         tmp_path / "smoke.yaml", name="smoke", runs_dir=str(out), recipes=[path],
         methods=["full", "lora", {"baseline": "hf_trainer", "method": "lora"},
                  {"name": "lora", "label": "broken", "overrides": {"train.bogus": 1}}],
-        seeds=[0], overrides={"train.eval_batch_size": 16},
+        seeds=[0], overrides={"train.eval_batch_size": 16, "train.target_metric": 0.0},
         env={"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"},
     ))
     assert harness.main(["run", str(suite.path)]) == 1  # one run failed
@@ -347,6 +347,13 @@ def test_smoke_suite_end_to_end(tmp_path, make_recipe, capsys):
         saved = json.loads((out / f"{rid}.json").read_text())
         assert saved["test"]["accuracy"] >= 0 and saved["trainable_params"] > 0, rid
         assert saved["bench"]["wall_time_s"] > 0 and saved["bench"]["returncode"] == 0
+        # time to accuracy: the target (0.0) is reached at the first validation, stamped with
+        # seconds since the process started, with the test metrics of that state
+        first = saved["eval_history"][0]
+        assert saved["target"]["wall_s"] == first["wall_s"] > 0, rid
+        assert saved["target"]["step"] == first["step"]
+        assert 0 <= saved["target"]["test"]["accuracy"] <= 1
+        assert first["wall_s"] < saved["bench"]["wall_time_s"] + 5
     assert json.loads((out / "toy-full-seed0.json").read_text())["method"] == "full"
     assert json.loads((out / "toy-hf_trainer_lora-seed0.json").read_text())["method"] == (
         "hf_trainer_lora")
@@ -358,8 +365,10 @@ def test_smoke_suite_end_to_end(tmp_path, make_recipe, capsys):
     rows = read_csv(out / "report.csv")
     assert set(rows) == {"full", "lora", "hf_trainer_lora"}
     assert "toy-broken-seed0" in text.split("## Failed runs")[1]
-    for png in ("pareto-toy.png", "efficiency-toy.png"):
+    for png in ("pareto-toy.png", "efficiency-toy.png", "tta-toy.png"):
         assert (out / png).stat().st_size > 1000
+    assert "Time to accuracy: validation accuracy ≥ 0 points" in text
+    assert "| hf_trainer_lora | 1/1 |" in text and "peftgov LoRA reaches the target" in text
 
     assert harness.main(["run", str(suite.path), "--only", "full,lora"]) == 0
     printed = capsys.readouterr().out
@@ -484,3 +493,33 @@ def test_speed_and_memory_targets_by_hand(tmp_path):
     assert "target \u22640.75x \u2014 **met**" in md
     csv = read_csv(folder / "report.csv")
     assert float(csv["full"]["mfu"]) == pytest.approx(0.40)
+
+
+def test_time_to_accuracy_table_and_speedup_by_hand(tmp_path):
+    """Seconds to target per seed -> geometric-mean speed-up over hf_trainer_lora with a t
+    interval on the paired log ratios; a seed that never reached the target is counted apart."""
+    import math
+
+    from scipy import stats as st
+
+    def timed(method, seed, wall, label=None):
+        hist = [{"step": 5, "accuracy": 0.5, "wall_s": wall / 2},
+                {"step": 10, "accuracy": 0.9, "wall_s": wall}] if wall else []
+        target = ({"target": 0.85, "wall_s": wall, "step": 10, "test": {"accuracy": 0.88}}
+                  if wall else None)
+        return result(method, seed, 0.88, label=label, eval_history=hist, target=target)
+
+    lora = {42: 100.0, 43: 120.0, 44: None}
+    base = {42: 250.0, 43: 200.0, 44: 300.0}
+    write_results(tmp_path, [timed("lora", s, w) for s, w in lora.items()]
+                  + [timed("lora", s, w, label="hf_trainer_lora") for s, w in base.items()])
+    text = report.write_report(tmp_path).read_text()
+    logs = [math.log(250 / 100), math.log(200 / 120)]
+    g = math.exp(sum(logs) / 2)
+    half = st.t.ppf(0.975, 1) * (abs(logs[0] - logs[1]) / math.sqrt(2)) / math.sqrt(2)
+    assert f"| lora | 2/3 | 110 \u00b1 14 | 88.00 | {g:.2f}x [{math.exp(math.log(g) - half):.2f}, " \
+           f"{math.exp(math.log(g) + half):.2f}] (n = 2) |" in text
+    assert "| hf_trainer_lora | 3/3 | 250 \u00b1 50 | 88.00 | reference |" in text
+    assert f"reaches the target {g:.2f}x sooner" in text and "**met**" in text.split(
+        "time to accuracy**")[1]
+    assert (tmp_path / "tta-toy.png").stat().st_size > 1000

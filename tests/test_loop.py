@@ -325,3 +325,34 @@ def test_before_training_figure_is_shared_by_methods_that_start_as_the_backbone(
     assert again["test_before_cost"]["cached"] is False
     assert again["test_before"] == runs["bitfit"]["test_before"]  # the cache held the truth
     assert again["eval"] == runs["bitfit"]["eval"]  # skipping the evaluation changes no training
+
+
+def test_quality_target_records_time_and_the_test_metric_of_that_state(make_recipe, tmp_path):
+    """train.target_metric (time-to-accuracy): the first validation at or above it is recorded
+    with its wall clock and the test metrics of that state; stop_at_target ends training
+    there, so that state is the one tested at the end too."""
+    recipe = make_recipe(
+        tmp_path, train={"epochs": 3, "eval_every": 4, "target_metric": 0.0,
+                         "stop_at_target": True},
+    )
+    m = train(recipe).metrics
+    assert m["steps"] == 4 and [e["step"] for e in m["eval_history"]] == [4]
+    target = m["target"]
+    assert target["step"] == 4 and target["target"] == 0.0 and target["metric"] == "accuracy"
+    assert target["test"] == m["test"]  # the stopped-at state is the one tested at the end
+    first = m["eval_history"][0]
+    assert target["wall_s"] == first["wall_s"] and 0 < first["train_time_s"] < first["wall_s"]
+    assert m["wall_s"] >= first["wall_s"]
+
+
+def test_quality_target_not_reached_is_null_and_training_runs_on(make_recipe, tmp_path):
+    m = train(make_recipe(tmp_path, train={"epochs": 2, "eval_every": 4,
+                                           "target_metric": 1.01})).metrics
+    assert m["target"] is None and m["steps"] == 2 * STEPS_PER_EPOCH
+    walls = [e["wall_s"] for e in m["eval_history"]]
+    assert walls == sorted(walls) and len(walls) == 4
+
+
+def test_stop_at_target_needs_a_target(make_recipe, tmp_path):
+    with pytest.raises(RecipeError, match="train.stop_at_target"):
+        train(make_recipe(tmp_path, train={"stop_at_target": True}))

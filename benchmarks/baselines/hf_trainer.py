@@ -242,15 +242,40 @@ def main(argv=None) -> int:
         print("hf_trainer baseline: note: train.patience is not mirrored (no early stopping)",
               file=sys.stderr)
 
+    from peftgov.hardware import process_seconds
+
     class TimedTrainer(Trainer):
-        """Trainer that books evaluation and checkpoint time apart from training time."""
+        """Trainer that books evaluation and checkpoint time apart from training time, stamps
+        each validation with the time-to-accuracy clock and mirrors ``train.target_metric`` /
+        ``train.stop_at_target`` (the test metrics of the state that first reaches it)."""
 
         overhead_s = 0.0
+        clock: dict[int, dict] = {}
+        target: dict | None = None
 
         def evaluate(self, *a, **k):
             tick = time.perf_counter()
             try:
-                return super().evaluate(*a, **k)
+                result = super().evaluate(*a, **k)
+                step = self.state.global_step
+                wall = process_seconds()
+                self.clock[step] = {"wall_s": wall, "train_time_s": (
+                    time.perf_counter() - self.started - self.overhead_s - (time.perf_counter() - tick))}
+                value = result.get(f"eval_{metric}")
+                if (tc.target_metric is not None and self.target is None and value is not None
+                        and value >= tc.target_metric):
+                    test_at = None
+                    if test is not None:
+                        pred = self.predict(test)
+                        test_at = {k[5:]: v for k, v in pred.metrics.items()
+                                   if k[5:] in ("accuracy", "macro_f1", "loss")}
+                        test_at["n"] = len(test)
+                    self.target = {"metric": metric, "target": tc.target_metric, "value": value,
+                                   **self.clock[step], "step": step,
+                                   "epoch": int(self.state.epoch or 0), "test": test_at}
+                    if tc.stop_at_target:
+                        self.control.should_training_stop = True
+                return result
             finally:
                 self.overhead_s += time.perf_counter() - tick
 
@@ -287,6 +312,7 @@ def main(argv=None) -> int:
     )
     print(f"hf_trainer baseline: {m.name} on {recipe.model.name} | trainable {trainable:,} / "
           f"{total:,} | {len(train)} train, {len(val)} validation examples", file=sys.stderr)
+    trainer.started = time.perf_counter()
     out = trainer.train()
     runtime = float(out.metrics["train_runtime"])
     train_time = max(runtime - trainer.overhead_s, 1e-9)
@@ -304,7 +330,8 @@ def main(argv=None) -> int:
             out[k] = v
         return out
 
-    evals = [strip(h) for h in trainer.state.log_history if f"eval_{metric}" in h]
+    evals = [{**strip(h), **trainer.clock.get(h.get("step"), {})}
+             for h in trainer.state.log_history if f"eval_{metric}" in h]
     best = max(evals, key=lambda h: h[metric]) if evals else {}
     test_metrics = None
     if test is not None:
@@ -353,6 +380,8 @@ def main(argv=None) -> int:
         "eval_history": evals,
         "test": test_metrics,
         "test_before": None,
+        "target": trainer.target,
+        "wall_s": process_seconds(),
         "data_counts": {"train_rows": len(train), "validation_rows": len(val),
                         "test_rows": len(test) if test is not None else 0},
         "notes": [],

@@ -19,6 +19,7 @@ from .stats import Diff, diff_ci, mean, pareto_front, sample_std, t_quantile, t_
 from .suite import ReportSpec
 from .tables import Group, build_groups, csv_rows, csv_text, markdown_table
 from .targets import long_name, speed_lines, target_line, targets_sentence
+from .tta import has_clock, plot_tta, target_value, tta_lines
 
 __all__ = [  # the report, and the statistics it states (one namespace for callers)
     "Diff", "diff_ci", "mean", "pareto_front", "render", "sample_std", "t_quantile",
@@ -117,6 +118,9 @@ def render(
         speed = speed_lines(g)
         if speed:
             out += ["", "Speed and memory targets:", ""] + speed
+        tta = tta_lines(g)
+        if tta:
+            out += [""] + tta
         out.append("")
         for name in plots.get(g.slug, []):
             out += [f"![{name}]({name})", ""]
@@ -152,11 +156,14 @@ def _write_plots(folder: Path, groups: list[Group], spec: ReportSpec) -> dict[st
         names = [f"pareto-{g.slug}.png", f"efficiency-{g.slug}.png"]
         plot_pareto(g, folder / names[0])
         plot_efficiency(g, folder / names[1])
+        if has_clock(g):
+            names.append(f"tta-{g.slug}.png")
+            plot_tta(g, folder / names[-1], target_value(g))
         made[g.slug] = names
     by_dataset: dict[tuple, list[Group]] = {}
     for g in groups:
-        by_dataset.setdefault((g.dataset, g.task, g.metric), []).append(g)
-    for (dataset, _, _), gs in by_dataset.items():
+        by_dataset.setdefault((g.dataset, g.metric), []).append(g)
+    for (dataset, _), gs in by_dataset.items():
         if any(g.train_size is not None for g in gs):
             name = "learning-curve-" + re.sub(r"[^A-Za-z0-9_.-]+", "_", dataset) + ".png"
             plot_learning_curve(dataset, gs, folder / name, spec.sort_key)

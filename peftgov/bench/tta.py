@@ -1,0 +1,148 @@
+"""Time-to-accuracy, the headline speed figure (as MLPerf Training measures systems).
+
+A run trained with ``train.target_metric`` records ``target`` in its metrics.json: the
+seconds from its process start until the validation metric first reached the target (model
+load, data preparation and every evaluation count), and the test metrics of that very state
+(``null`` when it never got there). Suites set the target with ``overrides:
+{train.target_metric: ...}``, e.g. full fine-tuning's 3-seed mean validation figure minus 0.5
+point, and usually ``train.eval_every`` for a fixed evaluation cadence.
+
+The table gives, per method, how many seeds reached the target, the mean seconds to it, the
+test metric there, and the speed-up over :data:`.targets.SPEED_BASELINE` (``hf_trainer_lora``):
+baseline seconds / method seconds, the geometric mean over the seeds both reached, with a 95%
+t-interval on the per-seed log ratios (paired by seed). The plot draws every run's validation
+metric against wall-clock seconds.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+from scipy import stats
+
+from .results import Result
+from .tables import Group, num
+from .targets import SPEED_BASELINE
+
+TTA_TARGET = 2.0
+"""Issue 13: peftgov LoRA reaches the target at least this many times sooner than the
+Trainer + peft baseline."""
+
+
+def seconds(r: Result) -> float | None:
+    """Seconds from the run's process start to the target, or None (not reached / no target)."""
+    t = r.raw.get("target")
+    return float(t["wall_s"]) if isinstance(t, dict) and t.get("wall_s") is not None else None
+
+
+def target_value(group: Group) -> float | None:
+    """The quality target the group's runs trained with (None when none did)."""
+    for row in group.rows:
+        for r in row.results:
+            value = ((r.raw.get("bench") or {}).get("overrides") or {}).get("train.target_metric")
+            if value is None and isinstance(r.raw.get("target"), dict):
+                value = r.raw["target"].get("target")
+            if value is not None:
+                return float(value)
+    return None
+
+
+def speedup(method: dict[int, float], base: dict[int, float]) -> tuple[float, float, float, int]:
+    """Geometric-mean ``base / method`` over the seeds both have, with a 95% t-interval on the
+    log ratios (NaN bounds for fewer than two seeds)."""
+    seeds = sorted(set(method) & set(base))
+    logs = np.array([math.log(base[s] / method[s]) for s in seeds])
+    if not len(logs):
+        return math.nan, math.nan, math.nan, 0
+    m = float(logs.mean())
+    if len(logs) < 2:
+        return math.exp(m), math.nan, math.nan, 1
+    half = float(stats.t.ppf(0.975, len(logs) - 1)) * float(logs.std(ddof=1)) / math.sqrt(len(logs))
+    return math.exp(m), math.exp(m - half), math.exp(m + half), len(logs)
+
+
+def tta_lines(group: Group) -> list[str]:
+    """The time-to-accuracy table and the target's verdict; nothing when no run had a target."""
+    target = target_value(group)
+    if target is None:
+        return []
+    per = {row.label: {r.seed: s for r in row.results if (s := seconds(r)) is not None}
+           for row in group.rows}
+    base = per.get(SPEED_BASELINE, {})
+    shown = target * group.scale
+    out = [
+        f"Time to accuracy: validation {group.metric} \u2265 {shown:g}"
+        f"{' points' if group.scale == 100 else ''}, seconds from process start "
+        "(loading, data preparation and evaluations included).",
+        "",
+        f"| method | seeds reached | seconds to target (mean \u00b1 std) | test {group.metric} "
+        f"at target | speed-up vs {SPEED_BASELINE} [95% CI] |",
+        "|---|---|---|---|---|",
+    ]
+    for row in group.rows:
+        times = per[row.label]
+        vals = list(times.values())
+        std = float(np.std(vals, ddof=1)) if len(vals) > 1 else math.nan
+        tests = [
+            float(r.raw["target"]["test"][group.metric]) * group.scale
+            for r in row.results
+            if seconds(r) is not None and (r.raw["target"].get("test") or {}).get(group.metric)
+            is not None
+        ]
+        ratio = "reference" if row.label == SPEED_BASELINE else "n/a"
+        if row.label != SPEED_BASELINE and times and base:
+            g, lo, hi, n = speedup(times, base)
+            ratio = f"{g:.2f}x" + (f" [{lo:.2f}, {hi:.2f}]" if n > 1 else "") + f" (n = {n})"
+        spread = "" if math.isnan(std) else f" \u00b1 {std:.0f}"
+        out.append(
+            f"| {row.label} | {len(times)}/{len(row.results)} | "
+            f"{num(float(np.mean(vals)) if vals else None, '.0f')}{spread} | "
+            f"{num(float(np.mean(tests)) if tests else None)} | {ratio} |"
+        )
+    lora = per.get("lora", {})
+    if lora and base:
+        g, lo, hi, n = speedup(lora, base)
+        ci = f" (95% CI {lo:.2f}x to {hi:.2f}x)" if n > 1 else ""
+        verdict = "**met**" if g >= TTA_TARGET else "**missed**"
+        out += ["", f"- **time to accuracy**: peftgov LoRA reaches the target {g:.2f}x sooner "
+                f"than `{SPEED_BASELINE}`{ci}, over {n} seeds both reached: target "
+                f"\u2265{TTA_TARGET:g}x \u2014 {verdict}."]
+    return out
+
+
+def plot_tta(group: Group, path: Path, target: float | None) -> None:
+    """Validation metric vs seconds since process start, one line per run, one colour per
+    method, the target dashed."""
+    from .plots import _pyplot
+
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(7.2, 4.4))
+    colours = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    for i, row in enumerate(group.rows):
+        for j, r in enumerate(row.results):
+            hist = [h for h in r.raw.get("eval_history") or []
+                    if h.get("wall_s") is not None and h.get(group.metric) is not None]
+            if not hist:
+                continue
+            xs = [float(h["wall_s"]) for h in hist]
+            ys = [float(h[group.metric]) * group.scale for h in hist]
+            ax.plot(xs, ys, marker=".", lw=1, color=colours[i % len(colours)],
+                    label=row.label if j == 0 else None, alpha=0.85)
+    if target is not None:
+        ax.axhline(target * group.scale, color="black", ls="--", lw=0.8, label="target")
+    ax.set_xlabel("seconds since process start")
+    ax.set_ylabel(f"validation {group.metric}{' (points)' if group.scale == 100 else ''}")
+    ax.set_title(f"{group.title}: validation vs wall time", fontsize=9)
+    ax.grid(True, alpha=0.3)
+    ax.legend(fontsize=8, loc="lower right")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def has_clock(group: Group) -> bool:
+    """Whether any run of the group stamped its validations with wall-clock seconds."""
+    return any(h.get("wall_s") is not None for row in group.rows for r in row.results
+               for h in r.raw.get("eval_history") or [])
