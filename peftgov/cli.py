@@ -65,6 +65,13 @@ def _parser() -> argparse.ArgumentParser:
     d.add_argument("input")
     d.add_argument("output")
     d.add_argument("--force", action="store_true", help="overwrite OUTPUT if it exists")
+    d.add_argument("--ner", metavar="RUN_DIR",
+                   help="also replace person names / addresses found by this finished NER run")
+    d.add_argument("--ner-types", metavar="TYPE", nargs="+",
+                   help="the NER run's entity types to replace (default: person and address)")
+    d.add_argument("--ner-keys", metavar="KEY", nargs="+", default=["text", "content"],
+                   help="the columns / JSON keys holding prose, the only ones the NER run reads "
+                   "(default: text content; labels and roles are left alone)")
 
     c = sub.add_parser(
         "chat",
@@ -178,16 +185,20 @@ def _dispatch(args: argparse.Namespace) -> int:
                           "mismatches": len(problems), **summary(Path(args.run_dir))}, indent=2))
         return 1 if problems else 0
     if args.command == "redact":
-        return _redact(args.input, args.output, force=args.force)
+        return _redact(args.input, args.output, force=args.force, ner=args.ner,
+                       ner_types=args.ner_types, ner_keys=args.ner_keys)
     raise AssertionError(args.command)
 
 
-def _redact(src: str, dst: str, *, force: bool) -> int:
+def _redact(src: str, dst: str, *, force: bool, ner: str | None = None,
+            ner_types: list[str] | None = None, ner_keys: list[str] | None = None) -> int:
     from collections import Counter
 
-    from .data import read_text
+    from .data import redacted_copy
     from .errors import DataError
-    from .redact import active, maybe_values
+    from .redact import active
+    from .redact_ner import NerRedactor
+    from .runs import load_run
 
     out = Path(dst)
     if out.exists() and not force:
@@ -195,19 +206,9 @@ def _redact(src: str, dst: str, *, force: bool) -> int:
     if Path(src).resolve() == out.resolve():
         raise DataError(dst, "is the input file; write the redacted copy elsewhere")
     counts: Counter = Counter()
-    with active(counts):
-        text = read_text(Path(src))
-        if Path(src).suffix.lower() in (".jsonl", ".json"):
-            lines = []
-            for i, line in enumerate(text.split("\n"), start=1):
-                try:  # \u-escaped characters only show once parsed
-                    lines.append(
-                        json.dumps(maybe_values(json.loads(line)), ensure_ascii=False)
-                        if line.strip() else line
-                    )
-                except json.JSONDecodeError as exc:
-                    raise DataError(src, f"invalid JSON ({exc.msg})", line=i) from None
-            text = "\n".join(lines)
+    names = NerRedactor(load_run(ner), ner_types) if ner else None
+    with active(counts, names):
+        text = redacted_copy(Path(src), ner_keys, names=names is not None)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(text, encoding="utf-8")
     print(json.dumps({"input": src, "output": dst, "redacted": dict(sorted(counts.items()))},

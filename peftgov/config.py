@@ -76,10 +76,20 @@ class DataConfig:
     """Replace personal information (ID numbers, phones, bank cards, e-mail, plates, ...) with
     typed placeholders as every data file is read, before tokenization (``peftgov.redact``);
     metrics.json records the counts per type, never the values."""
+    redact_ner: str | None = None
+    """A finished peftgov NER run that also replaces person names and addresses with
+    ``<PERSON>`` / ``<ADDRESS>`` (after the patterns; needs ``redact: true``;
+    :mod:`peftgov.redact_ner`)."""
+    redact_ner_types: list[str] | None = None
+    """The NER run's entity types to redact (default: its person and address types, e.g.
+    ``PER.NAM``, ``LOC.NAM``; not nominal mentions such as ``PER.NOM``)."""
 
     def __post_init__(self) -> None:
         _require(bool(self.train), "train", "is required")
         _require(0 < self.validation_fraction < 1, "validation_fraction", "must be in (0, 1)")
+        _require(not self.redact_ner or self.redact, "redact_ner", "needs data.redact: true")
+        _require(not self.redact_ner_types or bool(self.redact_ner), "redact_ner_types",
+                 "needs data.redact_ner (a NER run)")
         for key in ("max_train_samples", "max_eval_samples"):
             value = getattr(self, key)
             _require(value is None or value > 0, key, "must be positive")

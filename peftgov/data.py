@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+from collections.abc import Collection
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -72,17 +73,66 @@ def read_text(path: Path, spec: str | None = None) -> str:
         ) from None
 
 
-def read_rows(spec: str, fmt: str = "auto", columns: list[str] | None = None) -> list[Row]:
+def read_rows(
+    spec: str, fmt: str = "auto", columns: list[str] | None = None,
+    text_keys: Collection[str] | None = None,
+) -> list[Row]:
     """Read a csv / tsv / jsonl file into rows. ``spec`` is a path or ``bundled:`` path;
-    ``columns`` names the columns of a csv / tsv file that has no header row."""
+    ``columns`` names the columns of a csv / tsv file that has no header row; ``text_keys``:
+    the keys holding prose, the only values ``data.redact_ner`` reads (None: every string)."""
     path = resolve_path(spec)
     kind = detect_format(path, fmt)
     text = read_text(path, spec)
     if kind in ("csv", "tsv"):
-        return _read_delimited(text, spec, "," if kind == "csv" else "\t", columns)
+        rows = _read_delimited(text, spec, "," if kind == "csv" else "\t", columns)
+        return _redacted(rows, text_keys)
     if kind == "jsonl":
-        return _read_jsonl(text, spec)
+        return _redacted(_read_jsonl(text, spec), text_keys)
     raise DataError(spec, f"format {kind!r} is not a table (csv, tsv or jsonl expected)")
+
+
+def redacted_copy(path: Path, text_keys: Collection[str] | None, *, names: bool) -> str:
+    """``peftgov redact``: the file's text with :mod:`peftgov.redact` applied (call inside
+    ``redact.active``). jsonl: every value of every row (one batch); csv / tsv: the patterns on
+    the text as it is, and with a names redactor (``names``) the cells under ``text_keys``,
+    written back by the csv module; other formats (CoNLL): the patterns only."""
+    text = read_text(path)
+    kind = detect_format(path, "auto")
+    if kind == "jsonl":
+        lines = text.split("\n")
+        parsed = {}
+        for i, line in enumerate(lines):
+            if line.strip():
+                try:
+                    parsed[i] = json.loads(line)
+                except json.JSONDecodeError as exc:
+                    raise DataError(str(path), f"invalid JSON ({exc.msg})", line=i + 1) from None
+        for i, value in zip(parsed, redact.maybe_values(list(parsed.values()), text_keys)):
+            lines[i] = json.dumps(value, ensure_ascii=False)
+        return "\n".join(lines)
+    if not names:
+        return text
+    if kind not in ("csv", "tsv"):
+        raise DataError(str(path), "names (--ner) are redacted in jsonl, csv or tsv text "
+                        f"columns; this file reads as {kind}")
+    delimiter = "," if kind == "csv" else "\t"
+    rows = _redacted(_read_delimited(text, str(path), delimiter), text_keys)
+    out = io.StringIO(newline="")
+    quoting = csv.QUOTE_MINIMAL if kind == "csv" else csv.QUOTE_NONE
+    writer = csv.DictWriter(out, fieldnames=list(rows[0].values), delimiter=delimiter,
+                            quoting=quoting, escapechar=None if kind == "csv" else "\\",
+                            lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(r.values for r in rows)
+    return out.getvalue()
+
+
+def _redacted(rows: list[Row], text_keys: Collection[str] | None) -> list[Row]:
+    """``data.redact``: every parsed value redacted (jsonl text written with ``\\u`` escapes
+    only shows its characters once parsed; the names redactor sees cells, never syntax), the
+    whole file in one batch."""
+    values = redact.maybe_values([r.values for r in rows], text_keys)
+    return [Row(r.line, v) for r, v in zip(rows, values)]
 
 
 def _read_delimited(
@@ -133,7 +183,7 @@ def _read_jsonl(text: str, spec: str) -> list[Row]:
             raise DataError(spec, f"invalid JSON ({exc.msg})", line=i) from None
         if not isinstance(value, dict):
             raise DataError(spec, "each line must be a JSON object", line=i)
-        rows.append(Row(i, redact.maybe_values(value)))
+        rows.append(Row(i, value))
     if not rows:
         raise DataError(spec, "no rows")
     return rows

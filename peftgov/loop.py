@@ -36,6 +36,7 @@ from .errors import PeftgovError, RecipeError
 from .evaluation import evaluate, make_loader, private_generator
 from .hardware import cpu_has_native_bf16, peak_memory_mb, process_seconds, use_cpu
 from .methods import METHODS, Method, get_method
+from .runs import names_redactor
 from .sampling import LengthGroupedBatchSampler
 from .tasks import Prepared, Task, get_task
 
@@ -338,8 +339,10 @@ def build(recipe: Recipe, *, progress: bool) -> Session:
     tokenizer = load_tokenizer(path, recipe.model)
     limits.check(recipe, path, tokenizer)
     redacted: Counter = Counter()
-    with redact.active(redacted) if recipe.data.redact else contextlib.nullcontext():
+    names = names_redactor(recipe)
+    with redact.active(redacted, names) if recipe.data.redact else contextlib.nullcontext():
         prepared = task.prepare(recipe, tokenizer)
+    del names  # the NER run's model is not needed past the data
     model = task.build_model(path, recipe, prepared.state)
     if recipe.model.quantization:
         model = prepare_kbit(model, recipe, method)

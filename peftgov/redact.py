@@ -35,7 +35,7 @@ import contextvars
 import datetime as dt
 import re
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Collection, Iterator
 from typing import Any
 
 ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
@@ -144,13 +144,24 @@ def redact(text: str, counts: Counter | None = None) -> str:
 
 # --------------------------------------------------------------------------- in a run
 
-_ACTIVE: contextvars.ContextVar[Counter | None] = contextvars.ContextVar("redact", default=None)
+NamesRedactor = Callable[[list[str], Counter], list[str]]
+"""Texts -> the same texts with names (and addresses) replaced by placeholders, counting them:
+a trained NER run (``data.redact_ner``, :mod:`peftgov.redact_ner`). It must leave the
+placeholders already in a text alone."""
+
+_ACTIVE: contextvars.ContextVar[tuple[Counter, NamesRedactor | None] | None] = (
+    contextvars.ContextVar("redact", default=None)
+)
+
+PLACEHOLDER = re.compile(r"<[A-Z_]+>")
+"""Any typed placeholder (``<MOBILE>``, ``<PERSON>``): a names redactor never edits one."""
 
 
 @contextlib.contextmanager
-def active(counts: Counter) -> Iterator[Counter]:
-    """While active, :func:`maybe` redacts (every data file read goes through it)."""
-    token = _ACTIVE.set(counts)
+def active(counts: Counter, names: NamesRedactor | None = None) -> Iterator[Counter]:
+    """While active, :func:`maybe` redacts (every data file read goes through it): the
+    patterns above, then ``names`` (a NER run) if given."""
+    token = _ACTIVE.set((counts, names))
     try:
         yield counts
     finally:
@@ -158,18 +169,56 @@ def active(counts: Counter) -> Iterator[Counter]:
 
 
 def maybe(text: str) -> str:
-    """Redact ``text`` if a run asked for it (``data.redact``), else return it unchanged."""
-    counts = _ACTIVE.get()
-    return text if counts is None else redact(text, counts)
+    """Redact ``text`` with the patterns if a run asked for it (``data.redact``), else return
+    it unchanged: a whole file's text as read, before it is parsed (the names redactor waits
+    for the parsed values, :func:`maybe_values`, so it cannot break a file's syntax)."""
+    state = _ACTIVE.get()
+    return text if state is None else redact(text, state[0])
 
 
-def maybe_values(value: Any) -> Any:
-    """:func:`maybe` on every string inside a parsed JSON value (text written with ``\\u``
-    escapes only shows its characters once parsed)."""
-    if isinstance(value, str):
-        return maybe(value)
-    if isinstance(value, list):
-        return [maybe_values(v) for v in value]
-    if isinstance(value, dict):
-        return {k: maybe_values(v) for k, v in value.items()}
-    return value
+def maybe_values(value: Any, text_keys: Collection[str] | None = None) -> Any:
+    """Every string inside a parsed value (a jsonl row, a csv row's cells, a list of texts)
+    redacted with the patterns (text written with ``\\u`` escapes only shows its characters
+    once parsed), then, all in one batch, by the names redactor if there is one: only the
+    strings under a key in ``text_keys`` (the task's text columns, a message's ``content``;
+    labels and roles are no prose), every string when ``text_keys`` is None."""
+    if _ACTIVE.get() is None:
+        return value
+    counts, names = _ACTIVE.get()
+    found: list[str] = []
+
+    def walk(v: Any, prose: bool) -> Any:
+        if isinstance(v, str):
+            v = redact(v, counts)
+            if prose and names is not None:
+                found.append(v)
+                return _Slot(len(found) - 1)  # filled in below, once the batch is done
+            return v
+        if isinstance(v, list):
+            return [walk(x, prose) for x in v]
+        if isinstance(v, dict):
+            return {k: walk(x, text_keys is None or k in text_keys) for k, x in v.items()}
+        return v
+
+    marked = walk(value, text_keys is None)
+    if not found:
+        return marked
+    done = names(found, counts)
+
+    def fill(v: Any) -> Any:
+        if isinstance(v, _Slot):
+            return done[v.index]
+        if isinstance(v, list):
+            return [fill(x) for x in v]
+        if isinstance(v, dict):
+            return {k: fill(x) for k, x in v.items()}
+        return v
+
+    return fill(marked)
+
+
+class _Slot:
+    __slots__ = ("index",)
+
+    def __init__(self, index: int) -> None:
+        self.index = index

@@ -10,10 +10,10 @@ from typing import Any
 
 from torch import nn
 
-from . import artifacts, provenance, redact
+from . import artifacts, provenance, redact, redact_ner
 from .backbones import check_fingerprint, fingerprint, load_tokenizer, resolve
 from .config import Recipe
-from .errors import ArtifactError
+from .errors import ArtifactError, PeftgovError, RecipeError
 from .methods import get_method
 from .recipe import load_recipe
 from .tasks import Task, get_task
@@ -51,6 +51,23 @@ def load_run(run_dir: str | Path) -> LoadedRun:
     return LoadedRun(run_dir, recipe, task, tokenizer, model, state)
 
 
+def names_redactor(recipe: Recipe) -> redact_ner.NerRedactor | None:
+    """The recipe's ``data.redact_ner`` redactor (a finished NER run, manifest verified), or
+    None; any problem is a RecipeError on that key."""
+    data = recipe.data
+    if not data.redact_ner:
+        return None
+    if recipe.task.name == "ner":
+        raise RecipeError(
+            recipe.source, "data.redact_ner",
+            "a NER dataset's words carry its labels: redact the raw text before annotating it",
+        )
+    try:
+        return redact_ner.NerRedactor(load_run(data.redact_ner), data.redact_ner_types)
+    except PeftgovError as exc:
+        raise RecipeError(recipe.source, "data.redact_ner", str(exc)) from None
+
+
 def evaluate_run(
     run_dir: str | Path, split: str = "test", data: str | None = None, *, progress: bool = False
 ) -> dict:
@@ -66,7 +83,8 @@ def evaluate_run(
         data = {"train": d.train, "validation": d.validation, "test": d.test}.get(split)
         if data is None:
             raise ArtifactError(f"{run_dir}: the recipe has no {split!r} file; pass --data FILE")
-    with redact.active(Counter()) if run.recipe.data.redact else contextlib.nullcontext():
+    names = names_redactor(run.recipe)
+    with redact.active(Counter(), names) if run.recipe.data.redact else contextlib.nullcontext():
         dataset = run.task.prepare_file(data, run.recipe, run.tokenizer, run.state)
     accelerator = Accelerator(cpu=use_cpu())
     loader = accelerator.prepare(
@@ -80,7 +98,8 @@ def evaluate_run(
 def predict_run(run_dir: str | Path, texts: list[str]) -> list[dict[str, Any]]:
     run = load_run(run_dir)
     if run.recipe.data.redact:  # the model saw placeholders in training: give it the same
-        texts = [redact.redact(t) for t in texts]
+        with redact.active(Counter(), names_redactor(run.recipe)):
+            texts = redact.maybe_values(list(texts))
     return run.task.predict(run.model, run.tokenizer, texts, run.recipe, run.state)
 
 

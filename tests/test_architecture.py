@@ -41,12 +41,16 @@ def import_graph() -> dict[str, set[str]]:
                 targets = [alias.name for alias in node.names]
             else:
                 continue
-            for target in targets:
+            # Every module imported counts (``from . import a, b`` imports both); names that
+            # are not modules (``from .x import f``) point at the module they come from.
+            direct = {t for t in targets[:-1] if t in modules} if len(targets) > 1 else set()
+            for target in sorted(direct) or targets:
                 while target and target not in modules and "." in target:
                     target = target.rsplit(".", 1)[0]
                 if target in modules and target != name:
                     graph[name].add(target)
-                    break
+                    if not direct:
+                        break
     return graph
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import random
+import re
 
 import pytest
 import torch
@@ -18,7 +19,8 @@ from peftgov import load_recipe
 from peftgov.backbones import load_tokenizer
 from peftgov.config import ModelConfig
 from peftgov.conll import read_conll, strip_position
-from peftgov.errors import DataError, RecipeError
+from peftgov.cli import main as cli_main
+from peftgov.errors import DataError, PeftgovError, RecipeError
 from peftgov.metrics import ner_metrics
 from peftgov.runs import load_run
 from peftgov.tasks import get_task
@@ -594,3 +596,122 @@ def test_drop_word_markers_puts_each_characters_label_on_the_character(padded):
     assert row1[0] == 0 and all(w is None for w in row1[1:])
     if padded:
         assert enc["attention_mask"][1].tolist() == [1, 0, 0, 0]
+
+
+# --------------------------------------------------------------------------- data.redact_ner
+
+
+def _redaction_rows(n: int, seed: int) -> list[dict]:
+    rng = random.Random(seed)
+    rows = []
+    for i in range(n):
+        words = [w for w, _ in toy_sentence(rng)]
+        rows.append({"text": " ".join(words), "label": "office" if "office" in words else "visit"})
+    return rows
+
+
+def _expected(run_dir, texts):
+    """What data.redact_ner must make of ``texts``: the NER run's own predictions, every PER
+    and LOC span replaced right to left, counted."""
+    from collections import Counter
+
+    from peftgov.runs import predict_run
+
+    counts, out = Counter(), []
+    for text, pred in zip(texts, predict_run(run_dir, texts)):
+        for e in sorted(pred["entities"], key=lambda e: -e["start"]):
+            kind = {"PER": "PERSON", "LOC": "ADDRESS"}[e["type"]]
+            text = f"{text[:e['start']]}<{kind}>{text[e['end']:]}"
+            counts[kind] += 1
+        out.append(text)
+    return out, counts
+
+
+def test_data_redact_ner_replaces_the_names_a_ner_run_finds_before_training(
+    trained, bert_dir, tmp_path, capsys
+):
+    """A classification run with data.redact_ner: the names and places the NER run predicts
+    are replaced (counted per type, equal to applying its predictions by hand), and no file
+    of the run directory holds a planted name (the tokenizer's vocabulary aside)."""
+    from collections import Counter
+
+    splits = {s: _redaction_rows(n, seed) for s, n, seed in
+              (("train", 24, 5), ("validation", 8, 6), ("test", 8, 7))}
+    paths = {}
+    for split, rows in splits.items():
+        paths[split] = tmp_path / f"{split}.jsonl"
+        paths[split].write_text("".join(json.dumps(r) + "\n" for r in rows))
+    expected, counts = [], Counter()
+    for rows in splits.values():
+        texts, c = _expected(trained.run_dir, [r["text"] for r in rows])
+        expected += texts
+        counts += c
+    assert counts["PERSON"] >= 40 and counts["ADDRESS"] >= 40  # the NER run does find them
+
+    recipe = load_recipe({
+        "model": {"name": str(bert_dir)},
+        "data": {**{s: str(p) for s, p in paths.items()}, "redact": True,
+                 "redact_ner": str(trained.run_dir)},
+        "task": {"name": "classification", "max_length": 32},
+        "method": {"name": "lora", "r": 4, "target_modules": "all-linear"},
+        "train": {"epochs": 1, "batch_size": 8, "log_every": 100},
+        "output": {"dir": str(tmp_path / "clf")},
+    })
+    result = peftgov.train(recipe, progress=False)
+    assert result.metrics["redaction"] == dict(counts)
+    planted = set(PER) | {w for loc in LOC for w in loc}
+    for f in (tmp_path / "clf").rglob("*"):
+        if f.is_file() and "tokenizer" not in f.parts:
+            words = set(re.findall(r"[a-z]+", f.read_bytes().decode("utf-8", "replace")))
+            assert not words & planted, (f, words & planted)
+
+    # the same from the command line, on a file: valid jsonl out, the same texts
+    out = tmp_path / "redacted.jsonl"
+    assert cli_main(["redact", str(paths["train"]), str(out), "--ner", str(trained.run_dir)]) == 0
+    printed = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    got = [json.loads(line)["text"] for line in out.read_text().splitlines()]
+    assert got == expected[: len(got)] and len(got) == 24
+    assert sum(printed["redacted"].values()) == sum(t.count("<") for t in got)
+
+
+def test_redact_ner_line_keeps_placeholders_and_unchosen_types():
+    from collections import Counter
+    from types import SimpleNamespace
+
+    from peftgov.redact_ner import NerRedactor
+
+    run = SimpleNamespace(run_dir="r", recipe=SimpleNamespace(task=SimpleNamespace(name="ner")),
+                          state={"labels": ["O", "B-PER.NAM", "I-PER.NAM", "B-PER.NOM",
+                                            "I-PER.NOM", "B-GPE.NAM", "I-GPE.NAM"]})
+    red = NerRedactor(run)
+    assert red.types == {"PER.NAM"}  # nominal mentions and place names are kept by default
+    line = "张三老师在北京打<MOBILE>"
+    ents = [{"start": 0, "end": 2, "type": "PER.NAM"}, {"start": 2, "end": 4, "type": "PER.NOM"},
+            {"start": 5, "end": 7, "type": "GPE.NAM"}, {"start": 8, "end": 12, "type": "PER.NAM"}]
+    counts = Counter()
+    assert red.redact_line(line, ents, counts) == "<PERSON>老师在北京打<MOBILE>"
+    assert counts == {"PERSON": 1}
+    with pytest.raises(PeftgovError, match="not types of this run"):
+        NerRedactor(run, ["PER"])
+
+
+def test_redact_ner_recipe_errors(trained, bert_dir, tmp_path):
+    data = tmp_path / "d.jsonl"
+    data.write_text("".join(json.dumps(r) + "\n" for r in _redaction_rows(8, 1)))
+
+    def recipe(**d):
+        return {"model": {"name": str(bert_dir)}, "data": {"train": str(data), **d},
+                "task": {"name": "classification", "max_length": 32},
+                "method": {"name": "lora"}, "output": {"dir": str(tmp_path / "run")}}
+
+    with pytest.raises(RecipeError, match="data.redact_ner.*needs data.redact"):
+        load_recipe(recipe(redact_ner=str(trained.run_dir)))
+    with pytest.raises(RecipeError, match="data.redact_ner_types.*needs data.redact_ner"):
+        load_recipe(recipe(redact=True, redact_ner_types=["PER"]))
+    with pytest.raises(RecipeError, match="data.redact_ner.*(not found|finished)"):
+        peftgov.train(load_recipe(recipe(redact=True, redact_ner=str(tmp_path / "nowhere"))),
+                      progress=False)
+    with pytest.raises(RecipeError, match="data.redact_ner.*not types of this run"):
+        peftgov.train(load_recipe(recipe(redact=True, redact_ner=str(trained.run_dir),
+                                         redact_ner_types=["ORG"])), progress=False)
+    assert not (tmp_path / "run").exists()  # refused before anything was written

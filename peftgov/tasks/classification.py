@@ -95,7 +95,7 @@ class Classification(Task):
         splits: dict[str, list[Row]] = {}
         for split, spec in specs.items():
             if spec:
-                rows = read_rows(spec, d.format, d.columns)
+                rows = read_rows(spec, d.format, d.columns, self.text_keys(cfg))
                 splits[split] = self._clean(rows, spec, cfg, skip, counts)
         # The label set comes from the whole train file, before any subsampling: a smoke run
         # on a few rows must not turn a rare label into an "unknown label" error.
@@ -150,10 +150,16 @@ class Classification(Task):
         notes = describe_counts(counts, recipe.task.max_length)
         return Prepared.from_splits(datasets, {"labels": labels}, counts, notes)
 
+    @staticmethod
+    def text_keys(cfg) -> set[str]:
+        """The columns holding prose (what ``data.redact_ner`` reads; never the label)."""
+        return {cfg.text_column} | ({cfg.text_pair_column} if cfg.text_pair_column else set())
+
     def prepare_file(self, spec, recipe, tokenizer, state) -> Dataset:
         counts: dict[str, int] = {}
         skip = recipe.data.on_bad_row == "skip"
-        rows = read_rows(spec, recipe.data.format, recipe.data.columns)
+        rows = read_rows(spec, recipe.data.format, recipe.data.columns,
+                         self.text_keys(recipe.task))
         rows = self._clean(rows, spec, recipe.task, skip, counts)
         return self._encode(rows, spec, recipe, tokenizer, state["labels"], counts)
 

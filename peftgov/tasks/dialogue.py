@@ -304,7 +304,8 @@ class Dialogue(Task):
     def _read(self, spec: str, recipe: Recipe, counts: dict) -> list[Conversation]:
         cfg, skip = recipe.task, recipe.data.on_bad_row == "skip"
         out = []
-        for row in read_rows(spec, recipe.data.format):
+        prose = {"content"} | {c for c in (cfg.prompt_column, cfg.response_column) if c}
+        for row in read_rows(spec, recipe.data.format, text_keys=prose):
             messages, problem = self._messages(row.values, cfg)
             if problem:
                 if skip:
