@@ -257,6 +257,7 @@ def test_shipped_suites_plan(monkeypatch):
         counts[suite.name] = len(runs)
     assert counts == {
         "banking77": 27, "chinese": 36, "conll2003": 12, "fewshot": 24, "smoke": 4, "sst2": 12,
+        "banking77_tuned": 21, "conll2003_tuned": 12,
     }
 
 
@@ -523,3 +524,67 @@ def test_time_to_accuracy_table_and_speedup_by_hand(tmp_path):
     assert f"reaches the target {g:.2f}x sooner" in text and "**met**" in text.split(
         "time to accuracy**")[1]
     assert (tmp_path / "tta-toy.png").stat().st_size > 1000
+
+
+def test_sweep_picks_on_validation_then_runs_every_seed_at_the_pick(tmp_path, make_recipe,
+                                                                     monkeypatch):
+    """sweep: every point at the sweep seed; the method's runs wait, then take the point with
+    the best validation metric (not test); the sweep-seed run is the picked sweep run itself."""
+    calls: list = []
+    val = {0.001: 0.70, 0.003: 0.80, 0.01: 0.75}  # validation by lr: 0.003 wins
+    test = {0.001: 0.90, 0.003: 0.60, 0.01: 0.50}  # ... though 0.001 is best on test
+
+    def launch(cmd, *, log, env, timeout_s):
+        calls.append(cmd)
+        run_dir = Path(next(c for c in cmd if c.startswith("output.dir=")).split("=", 1)[1])
+        seed = int(next(c for c in cmd if c.startswith("train.seed=")).split("=", 1)[1])
+        lr = float(next((c for c in cmd if c.startswith("train.lr=")), "train.lr=0.01")[9:])
+        run_dir.mkdir(parents=True, exist_ok=True)
+        (run_dir / "metrics.json").write_text(json.dumps(
+            result("lora", seed, test[lr]) | {"bench": None, "eval": {"accuracy": val[lr]}}))
+        log.parent.mkdir(parents=True, exist_ok=True)
+        log.write_text("fake\n")
+        return harness.Outcome("ok", 0, 0.01, None)
+
+    monkeypatch.setattr(harness, "launch_process", launch)
+    path = write_recipe(tmp_path / "toy/lora.yaml", make_recipe(tmp_path))
+    suite = harness.load_suite(write_suite(
+        tmp_path / "s.yaml", name="sw", runs_dir=str(tmp_path / "out"), recipes=[path],
+        methods=[{"name": "lora", "sweep": {"train.lr": [0.001, 0.003, 0.01]}}, "bitfit"],
+        seeds=[1, 2],
+    ))
+    runs = harness.full_plan(suite)
+    assert [r.id for r in runs[:3]] == [
+        f"toy-lora-sweep-lr{v}-seed1" for v in ("0.001", "0.003", "0.01")]
+    assert [r.id for r in runs if r.waiting] == ["toy-lora-seed1", "toy-lora-seed2"]
+    assert [r.id for r in harness._select(runs, None, "2")][:3] == [r.id for r in runs[:3]]
+
+    assert harness.run_suite(suite, report=True) == 0
+    trained = [next(c for c in cmd if c.startswith("output.dir=")).rsplit("/", 1)[1]
+               for cmd in calls]
+    assert trained == [r.id for r in runs[:3]] + ["toy-bitfit-seed1", "toy-bitfit-seed2",
+                                                   "toy-lora-seed2"]
+    assert "train.lr=0.003" in calls[-1]
+    out = tmp_path / "out"
+    seed1 = json.loads((out / "toy-lora-seed1.json").read_text())
+    assert seed1["bench"]["reused_from"].endswith("sweep/toy-lora-sweep-lr0.003-seed1.json")
+    assert seed1["test"]["accuracy"] == 0.60 and seed1["bench"]["picked"] == {"train.lr": 0.003}
+    assert json.loads((out / "toy-lora-seed2.json").read_text())["bench"]["picked"] == {
+        "train.lr": 0.003}
+    assert len(list((out / "sweep").glob("*.json"))) == 3
+    text = (out / "REPORT.md").read_text()
+    assert "| lr0.003 | **0.8000** |" in text and "| lr0.001 | 0.7000 |" in text
+    assert "| lora | 1.000 |" not in text  # sweep points are not method rows
+    assert set(read_csv(out / "report.csv")) == {"lora", "bitfit"}
+    assert harness.run_suite(suite, report=False) == 0 and len(calls) == 6  # all finished
+
+
+def test_sweep_errors_name_the_key(tmp_path):
+    bad = write_suite(tmp_path / "b.yaml", recipes=["r.yaml"], seeds=[1],
+                      methods=[{"name": "lora", "sweep": {"train.lr": []}}])
+    with pytest.raises(harness.SuiteError, match=r"methods\[0\].sweep"):
+        harness.load_suite(bad)
+    bad = write_suite(tmp_path / "c.yaml", recipes=["r.yaml"], seeds=[1], sweep_seed=3,
+                      methods=["lora"])
+    with pytest.raises(harness.SuiteError, match="sweep_seed"):
+        harness.load_suite(bad)

@@ -39,6 +39,14 @@ class Run:
     """Why the recipe + overrides did not validate while planning (the run will fail)."""
     sample: dict[str, Any] | None = None
     """Per-class sampling of the training split (train_sizes): what to write where."""
+    sweep: dict[str, Any] | None = None
+    """A sweep run: its point (:mod:`.sweep`)."""
+    waiting: bool = False
+    """A swept method's run whose sweep has not finished: it cannot start yet."""
+    picked: dict[str, Any] | None = None
+    """A swept method's run: the point its sweep picked (already in ``overrides``)."""
+    reuse: str | None = None
+    """The result file of the identical sweep run, copied instead of training again."""
 
 
 def format_value(value: Any) -> str:

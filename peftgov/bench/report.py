@@ -19,6 +19,7 @@ from .stats import Diff, diff_ci, mean, pareto_front, sample_std, t_quantile, t_
 from .suite import ReportSpec
 from .tables import Group, build_groups, csv_rows, csv_text, markdown_table
 from .targets import long_name, speed_lines, target_line, targets_sentence
+from .sweep import report_lines as sweep_report
 from .tta import has_clock, plot_tta, target_value, tta_lines
 
 __all__ = [  # the report, and the statistics it states (one namespace for callers)
@@ -95,6 +96,7 @@ def render(
     problems: list[str] = (),
     plots: dict[str, list[str]] | None = None,
     spec: ReportSpec | None = None,
+    sweeps: list[str] = (),
 ) -> str:
     plots = plots or {}
     ref = (spec or ReportSpec()).reference
@@ -128,6 +130,7 @@ def render(
         if dataset.startswith("learning-curve:"):
             out += [f"## Learning curve: {dataset.split(':', 1)[1]}", ""]
             out += [f"![{n}]({n})" for n in names] + [""]
+    out += list(sweeps)
     out += ["## Failed runs (not in any table)", ""]
     if failures:
         out += ["| run | status | return code | error | record |", "|---|---|---|---|---|"]
@@ -189,6 +192,7 @@ def write_report(
     text = render(
         groups, results, failures, suite=suite or folder.name, notes=list(notes),
         pending=list(pending), problems=problems, plots=made, spec=spec,
+        sweeps=sweep_report(folder),
     )
     (folder / "report.csv").write_text(csv_text(csv_rows(groups)), encoding="utf-8")
     report = folder / "REPORT.md"

@@ -34,9 +34,10 @@ from .plan import Run, format_value, plan
 from .process import Outcome, error_line, launch_process, tail
 from .provenance import git_info, now, sha256, write_json
 from .suite import BASELINES, Suite, SuiteError, load_suite
+from .sweep import SWEEP_DIR, expand
 
 __all__ = [  # the runner's own, and the suite steps it drives (one namespace for callers)
-    "Outcome", "Run", "Runner", "Suite", "SuiteError", "command", "format_value",
+    "Outcome", "Run", "Runner", "Suite", "SuiteError", "command", "format_value", "full_plan",
     "full_split_stats", "launch_process", "load_suite", "main", "plan", "run_suite",
     "write_sample", "write_suite_report",
 ]
@@ -64,6 +65,8 @@ class Runner:
     git: dict[str, Any] = field(default_factory=dict)
 
     def result_path(self, run: Run) -> Path:
+        if run.sweep is not None:  # apart: sweep points never reach the method tables
+            return self.suite.runs_dir / SWEEP_DIR / f"{run.id}.json"
         return self.suite.runs_dir / f"{run.id}.json"
 
     def failed_path(self, run: Run) -> Path:
@@ -78,6 +81,8 @@ class Runner:
     def state(self, run: Run) -> str:
         if self.result_path(run).is_file():
             return "finished"
+        if run.waiting:
+            return "waiting for its sweep"
         return "failed" if self.failed_path(run).is_file() else "pending"
 
     def env(self) -> dict[str, str]:
@@ -88,6 +93,13 @@ class Runner:
 
     def execute(self, run: Run) -> tuple[str, str]:
         """Train one run; returns (status, one-line summary)."""
+        if run.reuse and Path(run.reuse).is_file():  # the picked sweep run is this run
+            metrics = json.loads(Path(run.reuse).read_text(encoding="utf-8"))
+            metrics["bench"] = {**metrics["bench"], "id": run.id, "sweep": None,
+                                "picked": run.picked, "reused_from": run.reuse}
+            write_json(self.result_path(run), metrics)
+            self.failed_path(run).unlink(missing_ok=True)
+            return "ok", f"ok: the picked sweep run {run.reuse} -> {self.result_path(run)}"
         run_dir = self.run_dir(run)
         cmd = command(run, run_dir, launch=self.launch)
         started = now()
@@ -148,6 +160,8 @@ class Runner:
             "recipe": run.recipe,
             "overrides": run.overrides,
             "train_size": run.train_size,
+            "sweep": run.sweep,
+            "picked": run.picked,
             **extra,
             "command": shlex.join(cmd),
             "launch": self.launch,
@@ -201,13 +215,19 @@ class Runner:
         return error
 
 
+def full_plan(suite: Suite) -> list[Run]:
+    """Every run of the suite, the sweeps (:mod:`.sweep`) first."""
+    return expand(suite, plan(suite))
+
+
 def _select(runs: list[Run], only: str | None, seeds: str | None = None) -> list[Run]:
+    """``--seeds`` keeps the sweep runs a selected run waits for; ``--only`` picks labels."""
     if seeds:
         try:
             keep = {int(x) for x in seeds.split(",") if x.strip()}
         except ValueError:
             raise SuiteError(f"--seeds: expected comma-separated integers, got {seeds!r}") from None
-        runs = [r for r in runs if r.seed in keep]
+        runs = [r for r in runs if r.seed in keep or r.sweep is not None]
     if not only:
         return runs
     wanted = {w.strip() for w in only.split(",") if w.strip()}
@@ -233,7 +253,7 @@ def run_suite(
     """Train every unfinished run of ``suite``; 0 when all are finished, 1 if any failed,
     130 when interrupted."""
     out = out or sys.stdout
-    runs = _select(plan(suite), only, seeds)
+    runs = _select(full_plan(suite), only, seeds)
     runner = Runner(suite, launch=launch, timeout_s=timeout_s)
     if launch and not Path(launch).is_file():
         raise SuiteError(f"--launch: accelerate config not found: {launch}")
@@ -260,16 +280,34 @@ def run_suite(
     # SIGTERM (a scheduler, `kill`) stops the current run and records it, as Ctrl-C does: the
     # run's process group is its own, so it would otherwise outlive the harness.
     previous = _on_sigterm(_interrupt)
+    tried: set[str] = set()
     try:
-        for i, r in enumerate(runs, start=1):
-            prefix = f"[{i}/{len(runs)}] {r.id.ljust(width)}"
-            if not force and runner.state(r) == "finished":
-                print(f"{prefix}  skip (finished)", file=out, flush=True)
-                continue
-            print(f"{prefix}  ...", end=" ", file=out, flush=True)
-            status, line = runner.execute(r)
-            failed += status != "ok"
-            print(line, file=out, flush=True)
+        while True:  # again once a sweep has finished: its method's runs can start
+            done_sweep = False
+            for i, r in enumerate(runs, start=1):
+                if r.id in tried:
+                    continue
+                prefix = f"[{i}/{len(runs)}] {r.id.ljust(width)}"
+                state = runner.state(r)
+                if state == "finished" and not force:
+                    print(f"{prefix}  skip (finished)", file=out, flush=True)
+                    tried.add(r.id)
+                    continue
+                if r.waiting:
+                    continue
+                print(f"{prefix}  ...", end=" ", file=out, flush=True)
+                status, line = runner.execute(r)
+                tried.add(r.id)
+                failed += status != "ok"
+                done_sweep |= r.sweep is not None and status == "ok"
+                print(line, file=out, flush=True)
+            waiting = [r for r in runs if r.waiting and r.id not in tried]
+            if not (waiting and done_sweep):
+                for r in waiting:
+                    print(f"{r.id.ljust(width)}  waiting: its sweep has not finished",
+                          file=out, flush=True)
+                break
+            runs = _select(full_plan(suite), only, seeds)
     except KeyboardInterrupt:
         print(f"\ninterrupted: recorded in {suite.runs_dir / 'failed'}; run the same command "
               "again to continue (finished runs are skipped, an interrupted one resumes)",
@@ -306,7 +344,7 @@ def write_suite_report(suite: Suite) -> Path:
     suite.runs_dir.mkdir(parents=True, exist_ok=True)
     try:
         runner = Runner(suite)
-        pending = [r.id for r in plan(suite) if runner.state(r) == "pending"]
+        pending = [r.id for r in full_plan(suite) if runner.state(r) != "finished"]
     except Exception:  # the report stands on the result files alone
         pending = []
     return write_report(suite.runs_dir, suite=suite.name, notes=suite.notes, pending=pending,

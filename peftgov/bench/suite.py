@@ -84,6 +84,9 @@ class MethodEntry:
     target_pts: Target = None
     """At most this many points below the reference, or ``gap`` (the gap is stated, no target);
     default: :data:`ISSUE_TARGETS` of the method, none for a baseline."""
+    sweep: dict[str, list[Any]] | None = None
+    """Dotted recipe keys -> values to try (every combination) at the suite's ``sweep_seed``;
+    the method's runs take the point with the best validation metric (:mod:`.sweep`)."""
 
     def __post_init__(self) -> None:
         if self.baseline is not None:
@@ -101,6 +104,12 @@ class MethodEntry:
         object.__setattr__(self, "label", self.label or label)
         object.__setattr__(self, "method", method)
         object.__setattr__(self, "overrides", _dotted(self.overrides, "overrides"))
+        sweep = _dotted(self.sweep, "sweep")
+        _require(all(isinstance(v, list) and v for v in sweep.values()), "sweep",
+                 "expected a non-empty list of values per key (train.lr: [1e-4, 3e-4])")
+        _require(not set(sweep) & set(self.overrides), "sweep",
+                 f"keys {sorted(set(sweep) & set(self.overrides))} are also in overrides")
+        object.__setattr__(self, "sweep", sweep or None)
         if self.target_pts is None:
             object.__setattr__(self, "target_pts", target)
 
@@ -126,6 +135,8 @@ class SuiteFile:
     notes: str | list[str] | None = None
     timeout_s: float | None = None
     env: dict[str, Any] | None = None
+    sweep_seed: int | None = None
+    """The seed of the sweep runs (methods with ``sweep:``); default: the first of ``seeds``."""
 
     def __post_init__(self) -> None:
         _require(bool(self.recipes), "recipes", "expected a list of recipe paths")
@@ -135,6 +146,8 @@ class SuiteFile:
                  "expected positive integers or null (= all)")
         _require(self.timeout_s is None or self.timeout_s > 0, "timeout_s",
                  "expected a positive number of seconds")
+        _require(self.sweep_seed is None or self.sweep_seed in self.seeds, "sweep_seed",
+                 f"must be one of seeds {self.seeds}")
         _dotted(self.overrides, "overrides")
 
 
@@ -176,6 +189,8 @@ class Suite:
     timeout_s: float | None = None
     env: dict[str, str] = field(default_factory=dict)
     reference: str = REFERENCE
+    sweep_seed: int | None = None
+    """See :attr:`SuiteFile.sweep_seed`; set to the first seed when loaded."""
 
     def report_spec(self) -> ReportSpec:
         return ReportSpec(self.reference, tuple(m.label for m in self.methods),
@@ -252,4 +267,5 @@ def load_suite(path: str | Path, *, runs_dir: str | Path | None = None) -> Suite
         timeout_s=f.timeout_s,
         env={str(k): str(v) for k, v in (f.env or {}).items()},
         reference=f.reference or REFERENCE,
+        sweep_seed=f.sweep_seed if f.sweep_seed is not None else f.seeds[0],
     )
