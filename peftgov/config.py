@@ -101,6 +101,8 @@ class TrainConfig:
 
     seed: int = 42
     epochs: float = 3.0
+    """Passes over the training data; ``0`` trains nothing (a zero-shot or in-context figure:
+    validation and test of the untouched model, and the run written as usual)."""
     max_steps: int | None = None
     """Stop after this many optimizer steps (overrides ``epochs``)."""
     batch_size: int = 32
@@ -148,7 +150,7 @@ class TrainConfig:
             "checkpoint_every",
             "must be positive",
         )
-        _require(self.epochs > 0, "epochs", "must be positive")
+        _require(self.epochs >= 0, "epochs", "must be >= 0 (0: no training, evaluate only)")
         _require(self.max_steps is None or self.max_steps > 0, "max_steps", "must be positive")
         _require(self.batch_size > 0, "batch_size", "must be positive")
         _require(

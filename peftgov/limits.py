@@ -18,6 +18,7 @@ from .backbones import hub_kwargs
 from .config import Recipe
 from .errors import RecipeError
 from .methods import get_method
+from .tasks import get_task
 
 POSITION_OFFSET_TYPES = {"roberta", "xlm-roberta", "camembert", "xlm-roberta-xl", "longformer"}
 """Model types whose position ids start after the padding index (RoBERTa's
@@ -72,6 +73,12 @@ def check(recipe: Recipe, path: str, tokenizer: Any) -> None:
         else:
             message = f"{max_length} is more than the {limit} positions of backbone {name}"
         raise RecipeError(source, "task.max_length", f"{message}; use at most {limit - extra}")
+    if extra and get_task(recipe.task.name).builds_attention_mask:
+        raise RecipeError(
+            source, "method.name",
+            f"{recipe.method.name} adds virtual tokens, which task {recipe.task.name!r} cannot "
+            "place in its own attention mask; use lora (or another weight method)",
+        )
     if tokenizer.pad_token is None:
         raise RecipeError(
             source, "model.name",

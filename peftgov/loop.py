@@ -379,7 +379,7 @@ def build(recipe: Recipe, *, progress: bool) -> Session:
     if test_dl is not None:
         test_dl = accelerator.prepare(test_dl)
     steps_per_epoch = max(1, math.ceil(len(train_dl) / accum))
-    total_steps = tc.max_steps or max(1, math.ceil(tc.epochs * steps_per_epoch))
+    total_steps = tc.max_steps or (max(1, math.ceil(tc.epochs * steps_per_epoch)) if tc.epochs else 0)
     # Stepped once per optimizer step by us (not prepared: Accelerate would step it per process).
     scheduler = get_linear_schedule_with_warmup(
         optimizer, int(tc.warmup_ratio * total_steps), total_steps
@@ -449,6 +449,8 @@ def start(s: Session) -> None:
     else:
         s.test_before = test_before(s) if s.test_dl else None
         s.tracker.best_state = trainable_snapshot(s.unwrapped())
+    if not s.total_steps:  # train.epochs=0: nothing will train, no training FLOPs to count
+        return
     # FLOPs of one real forward + backward per position (for MFU), on the unwrapped model
     first = s.task.collator(s.tokenizer)(
         [s.prepared.train[i] for i in range(min(s.micro, len(s.prepared.train)))]
@@ -458,6 +460,7 @@ def start(s: Session) -> None:
         s.unwrapped(),
         {k: v.to(accelerator.device) for k, v in first.items()},
         accelerator.autocast(),
+        loss=s.task.loss,
     )
 
 
@@ -588,7 +591,7 @@ def train(s: Session) -> None:
             for batch in loader:
                 s.position += 1
                 with accelerator.accumulate(model):
-                    loss = model(**batch).loss
+                    loss = s.task.loss(model, batch)
                     if not torch.isfinite(loss.detach()):
                         raise NonFiniteLoss(
                             f"{s.recipe.source}: loss became {loss.item()} at step {s.step + 1} "
@@ -621,6 +624,8 @@ def train(s: Session) -> None:
             if tc.eval_every is None or (s.step >= s.total_steps and s.step % tc.eval_every):
                 validate(s)  # end of each epoch, or the final partial interval
             s.epoch, s.position = s.epoch + 1, 0
+        if not s.tracker.history:  # no step to take (train.epochs=0): validate the model as is
+            validate(s)
     finally:
         bar.close()  # an error message must not land on the progress bar's line
 
@@ -631,7 +636,10 @@ def finish(s: Session) -> TrainResult:
     train_time = train_seconds(s)
     unwrapped = s.unwrapped()
     restore_snapshot(unwrapped, s.tracker.best_state)
-    test_after = s.evaluate(s.test_dl, "test") if s.test_dl else None
+    if s.step == 0 and s.test_before is not None:
+        test_after = s.test_before  # nothing trained: the model tested before training
+    else:
+        test_after = s.evaluate(s.test_dl, "test") if s.test_dl else None
     final = (  # a task's optional extras (e.g. generation quality), on the main process
         s.task.final_metrics(
             unwrapped, s.tokenizer, recipe, s.prepared.state,

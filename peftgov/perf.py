@@ -22,9 +22,10 @@ import torch
 PRECISION_DTYPE = {"no": "fp32", "bf16": "bf16", "fp16": "fp16"}
 
 
-def train_flops_per_token(model: torch.nn.Module, batch: dict[str, torch.Tensor], autocast: Any
-                          ) -> float | None:
+def train_flops_per_token(model: torch.nn.Module, batch: dict[str, torch.Tensor], autocast: Any,
+                          *, loss: Any = None) -> float | None:
     """FLOPs of one forward + backward of ``model`` on ``batch``, per position of the batch.
+    ``loss(model, batch)`` gives the loss (default: the model's own, ``model(**batch).loss``).
 
     Runs with the random state forked (dropout must not shift the run's stream) and leaves no
     gradients behind. ``None`` when the count fails (an op the counter does not know).
@@ -35,7 +36,7 @@ def train_flops_per_token(model: torch.nn.Module, batch: dict[str, torch.Tensor]
     counter = FlopCounterMode(display=False)
     try:
         with torch.random.fork_rng(devices=devices), counter, autocast:
-            model(**batch).loss.backward()
+            (loss(model, batch) if loss else model(**batch).loss).backward()
     except Exception:  # noqa: BLE001 - accounting must never break a training run
         return None
     finally:

@@ -53,6 +53,9 @@ class Task:
     greater_is_better: ClassVar[bool] = True
     can_chat: ClassVar[bool] = False
     """Whether :meth:`reply` answers a conversation (``peftgov chat``)."""
+    builds_attention_mask: ClassVar[bool] = False
+    """Whether the task's batches carry their own 4D attention mask (verbaliser scoring):
+    methods that add virtual tokens cannot extend such a mask (``limits`` refuses them)."""
     one_label_per_example: ClassVar[bool] = False
     """Whether each example has one label (so a benchmark can sample k examples per class)."""
 
@@ -74,6 +77,11 @@ class Task:
 
     def collator(self, tokenizer: Any) -> Any:
         raise NotImplementedError
+
+    def loss(self, model: nn.Module, batch: dict[str, torch.Tensor]) -> torch.Tensor:
+        """The training loss of one batch (the loop's only forward). Default: the model's own
+        loss on the batch (its labels); a task scoring outputs its own way overrides it."""
+        return model(**batch).loss
 
     def eval_step(self, model: nn.Module, batch: dict[str, torch.Tensor]) -> dict[str, Any]:
         """Forward one batch without gradients: ``{"loss", "preds", "refs"}`` (tensors)."""
