@@ -5,6 +5,6 @@ from __future__ import annotations
 from .base import Prepared, Task
 from .registry import TASKS, get_task, register
 
-from . import classification, ner, dialogue  # noqa: E402,F401,I001
+from . import classification, ner, dialogue, lm_classification  # noqa: E402,F401,I001
 
 __all__ = ["TASKS", "Prepared", "Task", "get_task", "register"]
