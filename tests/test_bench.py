@@ -256,8 +256,8 @@ def test_shipped_suites_plan(monkeypatch):
         assert len({r.id for r in runs}) == len(runs)
         counts[suite.name] = len(runs)
     assert counts == {
-        "banking77": 27, "chinese": 36, "conll2003": 12, "fewshot": 24, "smoke": 4, "sst2": 12,
-        "banking77_tuned": 21, "conll2003_tuned": 12,
+        "banking77": 27, "chinese": 36, "conll2003": 12, "fewshot": 24, "fewshot_prompt": 33,
+        "smoke": 4, "sst2": 12, "banking77_tuned": 21, "conll2003_tuned": 12,
     }
 
 
@@ -287,6 +287,50 @@ def test_per_class_samples_are_exact_nested_and_keep_peftgovs_validation(tmp_pat
     assert load_recipe(runs[0].recipe, overrides=runs[0].overrides).data.train.endswith(
         "toy-seed7-n2/train.jsonl")
     assert harness.full_split_stats(runs[2])["examples_per_class"] == pytest.approx(54 / 3)
+
+
+def test_entries_pick_their_recipe_and_sizes_and_size_0_trains_nothing(tmp_path, make_recipe):
+    recipe = make_recipe(tmp_path)
+    lora = write_recipe(tmp_path / "toy/lora.yaml", recipe)
+    write_recipe(tmp_path / "toy/lm_zeroshot.yaml", {**recipe, "train": {"epochs": 0}})
+    suite = harness.load_suite(write_suite(
+        tmp_path / "s.yaml", runs_dir=str(tmp_path / "out"), recipes=[lora], seeds=[7],
+        methods=[{"name": "lora", "train_sizes": [2, None]},
+                 {"name": "lora", "label": "zs", "recipe": "lm_zeroshot", "train_sizes": [0]},
+                 {"name": "lora", "label": "icl", "train_sizes": [2],
+                  "overrides": {"train.epochs": 0}}],
+        train_sizes=[0, 2, None], train_size_overrides={2: {"train.epochs": 9}},
+    ))
+    runs = {r.id: r for r in harness.plan(suite)}
+    assert list(runs) == ["toy-lora-seed7-n2", "toy-lora-seed7", "toy-zs-seed7-n0",
+                          "toy-icl-seed7-n2"]
+    zs = runs["toy-zs-seed7-n0"]
+    assert zs.recipe.endswith("toy/lm_zeroshot.yaml") and runs["toy-icl-seed7-n2"].recipe == lora
+    assert zs.sample is None and zs.overrides["train.epochs"] == 0  # size 0: nothing trains
+    assert "data.train" not in zs.overrides  # its recipe's own split: the label set
+    assert runs["toy-lora-seed7-n2"].overrides["train.epochs"] == 9
+    assert runs["toy-icl-seed7-n2"].overrides["train.epochs"] == 0  # the entry's own wins
+    assert harness.full_split_stats(zs) == {"n_labels": 3, "examples_per_class": 0.0}
+    for methods, words in (
+        ([{"name": "lora", "recipe": "nope"}], "nope"),
+        ([{"name": "lora", "train_sizes": [5]}], "methods[0].train_sizes"),
+    ):
+        path = write_suite(tmp_path / "bad.yaml", recipes=[lora], methods=methods,
+                           train_sizes=[2])
+        with pytest.raises(harness.SuiteError, match=words.replace("[", r"\[")):
+            harness.plan(harness.load_suite(path))
+
+
+def test_rows_of_two_tasks_on_one_dataset_share_a_table(tmp_path):
+    lm = result("lora", 42, 0.6, label="lm_lora", size=5) | {"task": "lm_classification"}
+    write_results(tmp_path, [result("lora", 42, 0.5, size=5), lm,
+                             result("lora", 42, 0.4, label="lm_zeroshot", size=0, per_class=0.0)
+                             | {"task": "lm_classification"}])
+    groups = report.build_groups(report.load_results(tmp_path)[0])
+    assert [(g.train_size, g.task, [r.label for r in g.rows]) for g in groups] == [
+        (0, "lm_classification", ["lm_zeroshot"]),
+        (5, "classification + lm_classification", ["lora", "lm_lora"]),
+    ]
 
 
 # --------------------------------------------------------------------------- running

@@ -98,9 +98,11 @@ def write_sample(run: Run) -> dict[str, Any]:
 
 
 def full_split_stats(run: Run) -> dict[str, Any]:
-    """Labels and examples per class of the whole train split (the ``all`` train size)."""
+    """Labels and examples per class of the whole train split (the ``all`` train size), or
+    none trained on (train size 0)."""
     from peftgov.recipe import load_recipe
 
     recipe = load_recipe(run.recipe, overrides=run.overrides)
     _, _, kept, n_labels = split_per_class(recipe, None, run.seed)
-    return {"n_labels": n_labels, "examples_per_class": len(kept) / max(n_labels, 1)}
+    used = 0 if run.train_size == 0 else len(kept)
+    return {"n_labels": n_labels, "examples_per_class": used / max(n_labels, 1)}

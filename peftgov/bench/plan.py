@@ -3,8 +3,10 @@ and overrides, before anything trains.
 
 A run's id is ``<dataset>-<label>-seed<seed>[-n<k>]``. A method trains with its shipped recipe
 ``recipes/<dataset>/<method>.yaml`` next to the suite's recipe when one exists, otherwise with
-the suite's recipe and ``method.name`` switched. With ``train_sizes`` a run trains on a
-per-class sample: where it goes is planned here, :mod:`.fewshot` writes it when the run starts.
+the suite's recipe and ``method.name`` switched (an entry's ``recipe:`` names another shipped
+recipe there). With ``train_sizes`` a run trains on a per-class sample: where it goes is
+planned here, :mod:`.fewshot` writes it when the run starts; at size 0 the run keeps its
+recipe's split (for the label set and validation) and trains nothing (``train.epochs=0``).
 A recipe that does not validate still gets a run (and an id from its raw YAML): the run will
 fail and say why.
 """
@@ -69,9 +71,12 @@ def _raw_recipe(recipe: str) -> dict[str, Any]:
 
 
 def _method_recipe(recipe: str, entry: MethodEntry) -> tuple[str, dict[str, Any]]:
-    """The method's shipped recipe next to the suite's (``recipes/<dataset>/<method>.yaml``)
-    when it exists, else the suite's recipe with ``method.name`` switched."""
-    shipped = Path(recipe).parent / f"{entry.method}.yaml"
+    """The entry's ``recipe:`` or the method's shipped recipe next to the suite's
+    (``recipes/<dataset>/<method>.yaml``) when it exists, else the suite's recipe with
+    ``method.name`` switched."""
+    shipped = Path(recipe).parent / f"{entry.recipe or entry.method}.yaml"
+    if entry.recipe and not shipped.is_file():
+        raise SuiteError(f"methods {entry.label!r}: recipe {entry.recipe!r}: {shipped} not found")
     if shipped.is_file():
         return str(shipped), {}
     raw_method = _raw_recipe(recipe).get("method") or {}
@@ -123,11 +128,14 @@ def plan(suite: Suite) -> list[Run]:
             for entry in suite.methods:
                 path, switch = _method_recipe(recipe, entry)
                 for size in suite.train_sizes:
-                    overrides = {
+                    if entry.train_sizes is not None and size not in entry.train_sizes:
+                        continue
+                    overrides = {  # the more specific wins: the entry's over the size's
                         **suite.overrides,
                         **switch,
-                        **entry.overrides,
                         **suite.train_size_overrides.get(size, {}),
+                        **entry.overrides,
+                        **({"train.epochs": 0} if size == 0 else {}),  # nothing to train on
                         "train.seed": seed,
                     }
                     error, sample = None, None
@@ -139,7 +147,7 @@ def plan(suite: Suite) -> list[Run]:
                         dataset, task = _fallback_dataset(path, overrides)
                         resolved = None
                     rid = run_id(dataset, entry.label, seed, size)
-                    if size is not None and resolved is not None:
+                    if size and resolved is not None:
                         folder = suite.runs_dir / "data" / f"{dataset}-seed{seed}-n{size}"
                         sample = sample_plan(resolved, size, seed, folder)
                         overrides.update(sample["overrides"])

@@ -96,7 +96,10 @@ def plot_learning_curve(dataset: str, groups: list[Group], path: Path,
             order = sorted(range(len(xs)), key=xs.__getitem__)
             ax.errorbar([xs[i] for i in order], [ys[i] for i in order],
                         yerr=[es[i] for i in order], marker="o", capsize=3, label=label)
-    ax.set_xscale("log")
+    if 0 in ticks:  # no training example: linear between 0 and 1, log above
+        ax.set_xscale("symlog", linthresh=1.0)
+    else:
+        ax.set_xscale("log")
     if ticks:
         ax.set_xticks(sorted(ticks))
         ax.set_xticklabels([ticks[t] if ticks[t] != "all" else f"all\n(~{t:.0f})"
@@ -104,7 +107,8 @@ def plot_learning_curve(dataset: str, groups: list[Group], path: Path,
         ax.minorticks_off()
     g0 = groups[0]
     unit = " (points)" if g0.scale == 100 else ""
-    ax.set_xlabel("training examples per class (log scale)")
+    ax.set_xlabel("training examples per class (log scale)" if 0 not in ticks
+                  else "training examples per class (symmetric log scale)")
     ax.set_ylabel(f"test {g0.metric}{unit}, mean \u00b1 std")
     ax.set_title(f"{dataset}: learning curve", fontsize=9)
     ax.grid(True, alpha=0.3)

@@ -80,7 +80,14 @@ class MethodEntry:
     method: str | None = None
     """The peftgov method a baseline mirrors (``name`` for the others)."""
     overrides: dict[str, Any] | None = None
-    """Dotted recipe keys for this method's runs."""
+    """Dotted recipe keys for this method's runs (over the suite's ``train_size_overrides``)."""
+    recipe: str | None = None
+    """The shipped recipe this entry trains, by its file name beside the suite's recipe
+    (``lm_lora`` -> ``recipes/<dataset>/lm_lora.yaml``); default: the method's own
+    (``<method>.yaml``) if there is one, else the suite's recipe with ``method.name`` switched."""
+    train_sizes: list[int | None] | None = None
+    """The suite's ``train_sizes`` this entry runs at (default: all of them), e.g. ``[5]`` for
+    five demonstrations per class in context."""
     target_pts: Target = None
     """At most this many points below the reference, or ``gap`` (the gap is stated, no target);
     default: :data:`ISSUE_TARGETS` of the method, none for a baseline."""
@@ -127,7 +134,8 @@ class SuiteFile:
     methods: list[str | dict[str, Any]] | None = None
     seeds: list[int] = field(default_factory=lambda: [42])
     train_sizes: list[int | None] | None = None
-    """Examples per class (``null`` = all)."""
+    """Examples per class (``null`` = all; ``0`` = none: the run trains nothing, its recipe's
+    own split giving only the label set and validation, ``train.epochs`` set to 0)."""
     train_size_overrides: dict[Any, Any] | None = None
     overrides: dict[str, Any] | None = None
     reference: str | None = None
@@ -142,8 +150,8 @@ class SuiteFile:
         _require(bool(self.recipes), "recipes", "expected a list of recipe paths")
         _require(bool(self.methods), "methods", "expected a non-empty list")
         _require(bool(self.seeds), "seeds", "expected a list of integers")
-        _require(all(s is None or s > 0 for s in self.train_sizes or []), "train_sizes",
-                 "expected positive integers or null (= all)")
+        _require(all(s is None or s >= 0 for s in self.train_sizes or []), "train_sizes",
+                 "expected integers >= 0 or null (= all)")
         _require(self.timeout_s is None or self.timeout_s > 0, "timeout_s",
                  "expected a positive number of seconds")
         _require(self.sweep_seed is None or self.sweep_seed in self.seeds, "sweep_seed",
@@ -235,12 +243,16 @@ def load_suite(path: str | Path, *, runs_dir: str | Path | None = None) -> Suite
         _typed(MethodEntry, {"name": m} if isinstance(m, str) else m, path, f"methods[{i}]")
         for i, m in enumerate(f.methods)
     ]
+    sizes = f.train_sizes or [None]
+    for i, m in enumerate(methods):
+        extra = [k for k in m.train_sizes or [] if k not in sizes]
+        if extra:
+            raise SuiteError(f"{path}: methods[{i}].train_sizes: {extra} not in train_sizes {sizes}")
     labels = [m.label for m in methods]
     if len(set(labels)) != len(labels):
         raise SuiteError(f"{path}: methods: duplicate labels {labels} (set `label:`)")
     if f.reference is not None and f.reference not in labels:
         raise SuiteError(f"{path}: reference: {f.reference!r} is not a method label {labels}")
-    sizes = f.train_sizes or [None]
     size_overrides: dict[int | None, dict[str, Any]] = {}
     for key, value in (f.train_size_overrides or {}).items():
         k = None if key in (None, "all", "null") else key

@@ -82,11 +82,14 @@ def build_groups(results: list[Result], spec: ReportSpec | None = None) -> list[
     buckets: dict[tuple, list[Result]] = {}
     for r in results:
         if r.value is not None:
-            buckets.setdefault((r.dataset, r.task, r.metric, r.train_size), []).append(r)
+            # one table per dataset, metric and size: a task scoring the same labels its own
+            # way (a classifier head, an LM's verbalisers) is a row beside the others
+            buckets.setdefault((r.dataset, r.metric, r.train_size), []).append(r)
     groups = []
-    order = sorted(buckets, key=lambda k: (k[0], k[1], k[2], k[3] is None, k[3] or 0))
+    order = sorted(buckets, key=lambda k: (k[0], k[1], k[2] is None, k[2] or 0))
     for key in order:
-        dataset, task, metric, size = key
+        dataset, metric, size = key
+        task = " + ".join(sorted({r.task for r in buckets[key]}))
         scale = scale_for(metric)
         by_label: dict[str, list[Result]] = {}
         for r in buckets[key]:
