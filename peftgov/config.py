@@ -187,6 +187,89 @@ class OutputConfig:
 
 
 @dataclass(frozen=True)
+class StageData:
+    """One stage of a continual recipe with its own data (``continual.stages`` as a list)."""
+
+    train: str = ""
+    """The stage's training file (csv / tsv / jsonl / conll or ``bundled:<path>``)."""
+    validation: str | None = None
+    """Its validation file; when absent, ``data.validation_fraction`` of its train (seeded)."""
+    test: str | None = None
+    """Its test file (a stage without one counts nothing in the accuracy matrix: required)."""
+    name: str | None = None
+    """The stage's name in logs and metrics (default ``stage<i>``)."""
+
+    def __post_init__(self) -> None:
+        _require(bool(self.train), "train", "is required")
+        _require(bool(self.test), "test", "is required (the accuracy matrix is on test sets)")
+
+
+@dataclass(frozen=True)
+class ContinualConfig:
+    """Continual learning: train stage after stage into one run directory (``peftgov.continual``).
+
+    Stages are either files (``stages: [{train, validation, test}, ...]``, each stage's labels
+    are those of its train file) or a class-incremental split of ``data``'s labels
+    (``split_labels: [[a, b], [c]]``, or ``stages: N`` labels shuffled with the seed and cut
+    into N nearly equal groups). The classifier head grows stage by stage: one row per label in
+    order of first appearance, the old rows carried over bit-identical."""
+
+    strategy: Literal["naive", "replay", "l2", "ewc", "per_task"] = "naive"
+    """``naive``: plain sequential fine-tuning (the baseline that forgets); ``replay``: each
+    stage trains on its data plus a bounded buffer of earlier stages' examples; ``l2`` / ``ewc``:
+    a penalty ``strength / 2 * sum_k w_k (theta_k - theta*_k)^2`` pulls the trainable weights to
+    those after the previous stage, ``w_k = 1`` (l2) or the diagonal empirical Fisher summed over
+    the earlier stages (ewc); ``per_task``: a fresh method + head per stage, each stage's test set
+    predicted by its own (the task id is known), so nothing is forgotten by construction."""
+    stages: int | list[StageData] | None = None
+    """A list of stages with their own data, or N: ``data``'s labels split into N stages."""
+    split_labels: list[list[str]] | None = None
+    """``data``'s labels split into stages explicitly (each label in exactly one stage)."""
+    replay_size: int = 200
+    """``replay``: the buffer's capacity in examples (shared by every earlier stage)."""
+    replay_policy: Literal["reservoir", "balanced"] = "reservoir"
+    """``reservoir``: a uniform sample of every earlier training example (Vitter's algorithm R,
+    seeded); ``balanced``: the same number of examples per label seen (seeded draw per label)."""
+    strength: float = 1.0
+    """``l2`` / ``ewc``: the penalty's weight (see ``strategy``)."""
+    fisher_samples: int = 256
+    """``ewc``: training examples (seeded sample) whose per-example squared gradients estimate
+    the diagonal Fisher after each stage."""
+
+    def __post_init__(self) -> None:
+        _require(
+            (self.stages is None) != (self.split_labels is None),
+            "stages",
+            "give exactly one of continual.stages (a list of stages, or a count) and "
+            "continual.split_labels",
+        )
+        if isinstance(self.stages, int):
+            _require(self.stages >= 2, "stages", "must be at least 2")
+        elif self.stages is not None:
+            _require(len(self.stages) >= 2, "stages", "needs at least 2 stages")
+        seen: dict[str, int] = {}
+        for i, labels in enumerate(self.split_labels or []):
+            _require(bool(labels), f"split_labels[{i}]", "is an empty stage")
+            for label in labels:
+                _require(
+                    label not in seen,
+                    f"split_labels[{i}]",
+                    f"label {label!r} is already in stage {seen.get(label)}",
+                )
+                seen[label] = i
+        _require(self.split_labels is None or len(self.split_labels) >= 2, "split_labels",
+                 "needs at least 2 stages")
+        _require(self.replay_size > 0, "replay_size", "must be positive")
+        _require(self.strength >= 0, "strength", "must be >= 0")
+        _require(self.fisher_samples > 0, "fisher_samples", "must be positive")
+
+    def num_stages(self) -> int:
+        if isinstance(self.stages, int):
+            return self.stages
+        return len(self.stages if self.stages is not None else self.split_labels)
+
+
+@dataclass(frozen=True)
 class MethodConfig:
     """Base of every method's options; each method module subclasses it and registers."""
 
@@ -212,21 +295,32 @@ class Recipe:
     method: MethodConfig = field(default_factory=MethodConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
     output: OutputConfig = field(default_factory=OutputConfig)
+    continual: ContinualConfig | None = None
+    """Train stage after stage (:mod:`peftgov.continual`); ``None``: one ordinary run."""
     source: str = field(default="<python>", compare=False)
     """Where the recipe came from (a file path), for messages. Not saved."""
 
-    SECTIONS: ClassVar[tuple[str, ...]] = ("model", "data", "task", "method", "train", "output")
+    SECTIONS: ClassVar[tuple[str, ...]] = (
+        "model", "data", "task", "method", "train", "output", "continual",
+    )
 
     def to_dict(self) -> dict[str, Any]:
-        return {s: _section_to_dict(getattr(self, s)) for s in self.SECTIONS}
+        """Every section (an optional one only when set), as plain YAML-able values."""
+        return {
+            s: _section_to_dict(getattr(self, s))
+            for s in self.SECTIONS
+            if getattr(self, s) is not None
+        }
 
     def to_yaml(self) -> str:
         return yaml.safe_dump(self.to_dict(), sort_keys=False, allow_unicode=True)
 
     def run_dir(self) -> Path:
+        """``output.dir``, else ``runs/<dataset>-<method>[-<continual strategy>]-seed<seed>``."""
         if self.output.dir:
             return Path(self.output.dir)
-        return Path("runs") / f"{self.dataset_name()}-{self.method.name}-seed{self.train.seed}"
+        method = self.method.name + (f"-{self.continual.strategy}" if self.continual else "")
+        return Path("runs") / f"{self.dataset_name()}-{method}-seed{self.train.seed}"
 
     def dataset_name(self) -> str:
         if self.data.name:
@@ -251,7 +345,16 @@ def _require(ok: bool, key: str, message: str) -> None:
 
 
 def _section_to_dict(obj: Any) -> dict[str, Any]:
-    return {f.name: getattr(obj, f.name) for f in dataclasses.fields(obj) if f.init}
+    return {f.name: _plain(getattr(obj, f.name)) for f in dataclasses.fields(obj) if f.init}
+
+
+def _plain(value: Any) -> Any:
+    """Nested sections (dataclasses, in lists too) as mappings, for YAML."""
+    if dataclasses.is_dataclass(value):
+        return _section_to_dict(value)
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    return value
 
 
 def _type_name(tp: Any) -> str:
@@ -271,12 +374,18 @@ def _coerce(value: Any, tp: Any, key: str, source: str) -> Any:
     """Check ``value`` against the annotation ``tp``; return it (ints widen to float)."""
     origin = typing.get_origin(tp)
     if origin in (typing.Union, types.UnionType):
+        deeper = None
         for arg in typing.get_args(tp):
             try:
                 return _coerce(value, arg, key, source)
-            except RecipeError:
-                continue
+            except RecipeError as exc:
+                # A list / section that failed inside names the exact item: report that.
+                deeper = deeper or (exc if exc.key != key else None)
+        if deeper is not None:
+            raise deeper
         raise RecipeError(source, key, f"expected {_type_name(tp)}, got {value!r}")
+    if dataclasses.is_dataclass(tp):  # a nested section, e.g. one of continual.stages
+        return build_section(tp, value, prefix=key, source=source)
     if origin is Literal:
         if value in typing.get_args(tp):
             return value

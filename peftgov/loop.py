@@ -19,7 +19,7 @@ import json
 import math
 import time
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -276,6 +276,9 @@ class Session:
     test_before: dict[str, Any] | None = None
     flops_per_token: float | None = None
     redacted: dict[str, int] | None = None  # data.redact: placeholders put in, per type
+    penalty: Callable[[nn.Module], torch.Tensor] | None = None
+    """An extra loss term on the (unwrapped) model's weights, added to every micro-batch's loss:
+    continual learning's pull toward an earlier stage's weights (:mod:`peftgov.continual`)."""
     test_before_cost: dict[str, Any] | None = None  # seconds, and whether it came from the cache
     target: dict[str, Any] | None = None  # train.target_metric: when it was first reached
 
@@ -302,9 +305,15 @@ class Session:
         )
 
 
-def run(recipe: Recipe, *, progress: bool = True) -> TrainResult:
-    """Train ``recipe``: build, open the run directory, start (or resume), train, finish."""
+def run(
+    recipe: Recipe, *, progress: bool = True, setup: Callable[[Session], None] | None = None
+) -> TrainResult:
+    """Train ``recipe``: build, open the run directory, start (or resume), train, finish.
+    ``setup``: called on the built session before anything is written or evaluated (continual
+    learning carries an earlier stage's weights over and sets ``penalty`` there)."""
     s = build(recipe, progress=progress)
+    if setup is not None:
+        setup(s)
     open_run_dir(s)
     start(s)
     train(s)
@@ -592,6 +601,8 @@ def train(s: Session) -> None:
                 s.position += 1
                 with accelerator.accumulate(model):
                     loss = s.task.loss(model, batch)
+                    if s.penalty is not None:
+                        loss = loss + s.penalty(s.unwrapped())
                     if not torch.isfinite(loss.detach()):
                         raise NonFiniteLoss(
                             f"{s.recipe.source}: loss became {loss.item()} at step {s.step + 1} "

@@ -15,7 +15,9 @@ from typing import Any
 import yaml
 
 from . import yamlio
-from .config import DataConfig, ModelConfig, OutputConfig, Recipe, TrainConfig, build_section
+from .config import (
+    ContinualConfig, DataConfig, ModelConfig, OutputConfig, Recipe, TrainConfig, build_section,
+)
 from .errors import RecipeError
 from .methods import METHODS
 from .tasks import TASKS
@@ -57,6 +59,11 @@ def recipe_from_dict(raw: Any, *, source: str = "<python>") -> Recipe:
         method=_dispatch("method", METHOD_OPTIONS(), raw.get("method"), "lora", source),
         train=build_section(TrainConfig, raw.get("train"), prefix="train", source=source),
         output=build_section(OutputConfig, raw.get("output"), prefix="output", source=source),
+        continual=(
+            build_section(ContinualConfig, raw["continual"], prefix="continual", source=source)
+            if raw.get("continual") is not None
+            else None
+        ),
         source=source,
     )
 

@@ -57,13 +57,20 @@ class Task:
     """Whether the task's batches carry their own 4D attention mask (verbaliser scoring):
     methods that add virtual tokens cannot extend such a mask (``limits`` refuses them)."""
     one_label_per_example: ClassVar[bool] = False
-    """Whether each example has one label (so a benchmark can sample k examples per class)."""
+    """Whether each example has one label (so a benchmark can sample k examples per class, and
+    continual learning can split a dataset by label). Such a task implements :meth:`label_of`
+    and accepts ``task.labels``, the head's labels in order."""
 
     def prepare(self, recipe: Recipe, tokenizer: Any) -> Prepared:
         raise NotImplementedError
 
     def prepare_file(self, spec: str, recipe: Recipe, tokenizer: Any, state: dict) -> Dataset:
         """Tokenise one more file (for ``peftgov eval --data``) with a trained run's state."""
+        raise NotImplementedError
+
+    def label_of(self, values: dict[str, Any], cfg: TaskConfig) -> str:
+        """The label of one raw data row (its column values), for tasks with
+        ``one_label_per_example``."""
         raise NotImplementedError
 
     def build_model(self, path: str, recipe: Recipe, state: dict[str, Any]) -> nn.Module:

@@ -33,11 +33,19 @@ class ClassificationOptions(TaskConfig):
     label_names: str | None = None
     """A file with one label name per line, for data whose label column holds ids: id ``i``
     is the name on line ``i + 1`` (THUCNews' ``class.txt``)."""
+    labels: list[str] | None = None
+    """The head's labels in order (row ``i`` predicts ``labels[i]``); default: the sorted labels
+    of train. Continual learning sets it so that a grown head keeps its old rows first."""
 
     def __post_init__(self) -> None:
         _require(self.max_length > 0, "max_length", "must be positive")
         _require(bool(self.text_column), "text_column", "must not be empty")
         _require(bool(self.label_column), "label_column", "must not be empty")
+        _require(
+            self.labels is None or len(set(self.labels)) == len(self.labels),
+            "labels",
+            "lists a label twice",
+        )
 
 
 @register
@@ -99,9 +107,12 @@ class Classification(Task):
                 splits[split] = self._clean(rows, spec, cfg, skip, counts)
         # The label set comes from the whole train file, before any subsampling: a smoke run
         # on a few rows must not turn a rare label into an "unknown label" error.
-        labels = sorted({self._label(r, cfg.label_column) for r in splits["train"]})
+        labels = cfg.labels or sorted({self._label(r, cfg.label_column) for r in splits["train"]})
         arrange_splits(splits, specs, d, seed)
         return splits, specs, counts, labels
+
+    def label_of(self, values, cfg):
+        return self._label(Row(0, values), cfg.label_column)
 
     @staticmethod
     def _label(row: Row, col: str) -> str:
