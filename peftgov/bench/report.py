@@ -13,6 +13,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+from . import transfer
 from .plots import plot_efficiency, plot_learning_curve, plot_pareto
 from .results import Result, load_failures, load_results
 from .stats import Diff, diff_ci, mean, pareto_front, sample_std, t_quantile, t_quantile_fallback
@@ -96,6 +97,7 @@ def render(
     problems: list[str] = (),
     plots: dict[str, list[str]] | None = None,
     spec: ReportSpec | None = None,
+    continual: list[str] = (),
     sweeps: list[str] = (),
 ) -> str:
     plots = plots or {}
@@ -131,6 +133,7 @@ def render(
             out += [f"## Learning curve: {dataset.split(':', 1)[1]}", ""]
             out += [f"![{n}]({n})" for n in names] + [""]
     out += list(sweeps)
+    out += list(continual)  # the continual-learning section (:mod:`.transfer`), if any
     out += ["## Failed runs (not in any table)", ""]
     if failures:
         out += ["| run | status | return code | error | record |", "|---|---|---|---|---|"]
@@ -192,6 +195,7 @@ def write_report(
     text = render(
         groups, results, failures, suite=suite or folder.name, notes=list(notes),
         pending=list(pending), problems=problems, plots=made, spec=spec,
+        continual=transfer.section(results, spec, folder if plots else None),
         sweeps=sweep_report(folder),
     )
     (folder / "report.csv").write_text(csv_text(csv_rows(groups)), encoding="utf-8")
