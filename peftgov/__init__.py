@@ -32,11 +32,16 @@ __version__ = "0.1.0"
 
 def train(recipe: Recipe | str | Path, *, progress: bool = True):
     """Train ``recipe`` (a :class:`Recipe` or a YAML path); returns a ``TrainResult`` with
-    ``metrics``, ``run_dir`` and the trained ``model``."""
+    ``metrics``, ``run_dir`` and the trained ``model`` (a recipe with a ``continual:`` section
+    trains its stages in order: :mod:`peftgov.continual`)."""
     from .loop import run
 
     if not isinstance(recipe, Recipe):
         recipe = load_recipe(recipe)
+    if recipe.continual is not None:  # stage after stage, each a run of the same loop
+        from . import continual
+
+        return continual.run(recipe, progress=progress)
     return run(recipe, progress=progress)
 
 
