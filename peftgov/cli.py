@@ -48,6 +48,8 @@ def _parser() -> argparse.ArgumentParser:
     x.add_argument("run_dir")
     x.add_argument("--merged", required=True, metavar="OUT", help="output folder")
     x.add_argument("--force", action="store_true", help="replace OUT if it is not empty")
+    x.add_argument("--gguf", nargs="?", const="f16", choices=["f16", "f32"],
+                   help="a causal LM also as OUT/model.gguf (llama.cpp), f16 (default) or f32")
 
     v = sub.add_parser(
         "verify",
@@ -173,7 +175,8 @@ def _dispatch(args: argparse.Namespace) -> int:
     if args.command == "export":
         from .runs import export_run
 
-        print(json.dumps(export_run(args.run_dir, args.merged, force=args.force), indent=2))
+        print(json.dumps(export_run(args.run_dir, args.merged, force=args.force,
+                                    gguf=args.gguf), indent=2))
         return 0
     if args.command == "verify":
         from .provenance import summary, verify

@@ -103,11 +103,17 @@ def predict_run(run_dir: str | Path, texts: list[str]) -> list[dict[str, Any]]:
     return run.task.predict(run.model, run.tokenizer, texts, run.recipe, run.state)
 
 
-def export_run(run_dir: str | Path, out: str | Path, *, force: bool = False) -> dict[str, Any]:
+def export_run(
+    run_dir: str | Path, out: str | Path, *, force: bool = False, gguf: str | None = None
+) -> dict[str, Any]:
     """Write ``out``: a plain transformers model folder with the method merged into the
     backbone (labels in ``config.id2label``, tokenizer included), loadable by
-    ``AutoModelFor...from_pretrained`` alone. Refused for methods that cannot be merged."""
+    ``AutoModelFor...from_pretrained`` alone. Refused for methods that cannot be merged.
+    ``gguf`` (``f16`` / ``f32``): a causal LM also as ``out/model.gguf``
+    (:mod:`peftgov.gguf_export`)."""
     import shutil
+
+    from . import gguf_export
 
     out = Path(out)
     if out.exists() and any(out.iterdir()) and not force:
@@ -119,14 +125,22 @@ def export_run(run_dir: str | Path, out: str | Path, *, force: bool = False) -> 
             "round the adapter into 4/8-bit weights: ship the adapter/ folder instead"
         )
     merged = get_method(run.recipe.method.name).merged(run.model)
+    if gguf and not type(merged).__name__.endswith("ForCausalLM"):
+        raise ArtifactError(
+            f"{run_dir}: GGUF holds causal language models; this run's model is a "
+            f"{type(merged).__name__} (export the transformers folder only)"
+        )
     tmp = out.with_name(f".{out.name}.tmp")
     shutil.rmtree(tmp, ignore_errors=True)
     merged.save_pretrained(tmp, safe_serialization=True)
     run.tokenizer.save_pretrained(tmp)
+    if gguf:
+        gguf_export.write_gguf(merged, run.tokenizer, tmp / gguf_export.FILE, dtype=gguf)
     shutil.rmtree(out, ignore_errors=True)
     tmp.rename(out)
     artifacts.honour_umask(out)
     return {
         "run_dir": str(run_dir), "merged": str(out), "method": run.recipe.method.name,
         "architecture": type(merged).__name__, "bytes": artifacts.dir_bytes(out),
+        **({"gguf": str(out / gguf_export.FILE), "gguf_type": gguf} if gguf else {}),
     }

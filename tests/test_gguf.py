@@ -278,3 +278,56 @@ def test_bundled_smollm2_gguf_converts_once_and_loads_as_float(cache):
                                         return_dict=True)
     out = model.generate(**ids, max_new_tokens=12, do_sample=False)
     assert "Paris" in tokenizer.decode(out[0, ids["input_ids"].shape[1]:])
+
+
+# --------------------------------------------------------------------------- export
+
+
+@pytest.mark.parametrize("dtype, atol", [("f32", 1e-5), ("f16", 2e-2)])
+def test_merged_dialogue_run_exports_a_gguf_transformers_reads_back(tmp_path, tiny_gguf, dtype,
+                                                                    atol):
+    """peftgov export --merged OUT --gguf: transformers' own GGUF loader reads OUT/model.gguf
+    back to the merged model's logits and the run's tokenizer ids (llama.cpp layout: q / k
+    permuted, tied embeddings not duplicated)."""
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    from peftgov.cli import main as cli_main
+
+    path, _ = tiny_gguf
+    rows = [{"messages": [{"role": "user", "content": q}, {"role": "assistant", "content": a}]}
+            for q, a in (("hello", "tax"), ("tax", "hello"))] * 4
+    data = tmp_path / "d.jsonl"
+    data.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    recipe = {
+        "model": {"gguf": str(path)},
+        "data": {"train": str(data), "validation": str(data)},
+        "task": {"name": "dialogue", "max_length": 32, "max_new_tokens": 2,
+                 "generation_samples": 1},
+        "method": {"name": "lora", "r": 4, "target_modules": "all-linear"},
+        "train": {"epochs": 1, "batch_size": 4, "lr": 1e-2, "log_every": 100},
+        "output": {"dir": str(tmp_path / "run")},
+    }
+    peftgov.train(peftgov.load_recipe(recipe), progress=False)
+    out = tmp_path / "merged"
+    assert cli_main(["export", str(tmp_path / "run"), "--merged", str(out), "--gguf", dtype]) == 0
+    merged = AutoModelForCausalLM.from_pretrained(out).eval()
+    back = AutoModelForCausalLM.from_pretrained(out, gguf_file="model.gguf").eval()
+    tok = AutoTokenizer.from_pretrained(out)
+    tok_back = AutoTokenizer.from_pretrained(out, gguf_file="model.gguf")
+    text = "<|im_start|>user\nhello tax<|im_end|>\n"
+    ids = tok(text, return_tensors="pt").input_ids
+    assert tok_back(text, return_tensors="pt").input_ids.tolist() == ids.tolist()
+    with torch.no_grad():
+        a, b = merged(ids).logits, back(ids).logits
+    assert torch.allclose(a, b, atol=atol), (a - b).abs().max()
+    assert not any("lora" in k for k in merged.state_dict())  # plain transformers, merged
+
+
+def test_gguf_export_refuses_an_encoder(make_recipe, tmp_path, capsys):
+    from peftgov.cli import main as cli_main
+
+    peftgov.train(peftgov.load_recipe(make_recipe(tmp_path, **{"train.max_steps": 1})),
+                  progress=False)
+    assert cli_main(["export", str(tmp_path / "run"), "--merged", str(tmp_path / "m"),
+                     "--gguf"]) == 2
+    assert "GGUF holds causal language models" in capsys.readouterr().err
