@@ -347,7 +347,8 @@ class LmClassification(Classification):
 
         counts: dict[str, int] = {}
         skip = recipe.data.on_bad_row == "skip"
-        rows = read_rows(spec, recipe.data.format, recipe.data.columns)
+        rows = read_rows(spec, recipe.data.format, recipe.data.columns,
+                         self.text_keys(recipe.task))
         rows = self._clean(rows, spec, recipe.task, skip, counts)
         return self._encode_rows(rows, spec, recipe, tokenizer, state, counts)
 
