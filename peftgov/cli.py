@@ -1,4 +1,4 @@
-"""``peftgov train | eval | predict | chat | bench`` (also ``python -m peftgov`` and
+"""``peftgov train | eval | predict | chat | serve | bench`` (also ``python -m peftgov`` and
 ``accelerate launch -m peftgov train ...``).
 
 User mistakes print one line (``peftgov: error: ...``) and exit 2; ``--debug`` shows the
@@ -12,6 +12,7 @@ import json
 import os
 import sys
 from pathlib import Path
+from typing import Any
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -81,6 +82,7 @@ def _parser() -> argparse.ArgumentParser:
         "printed to stdout; /reset forgets the conversation, /exit or end of input stops",
     )
     c.add_argument("run_dir")
+    _serve_parser(sub)
     b = sub.add_parser(
         "bench",
         help="benchmark suites: run / report / peak / scaling (paths relative to the project "
@@ -89,6 +91,35 @@ def _parser() -> argparse.ArgumentParser:
     )
     b.add_argument("bench_args", nargs=argparse.REMAINDER)
     return p
+
+
+def _serve_parser(sub: Any) -> None:
+    from dataclasses import fields
+
+    from .serve import ServeOptions
+
+    s = sub.add_parser(
+        "serve",
+        help="serve finished runs of one backbone over HTTP (POST /v1/predict, GET /v1/adapters, "
+        "GET /healthz); needs pip install 'peftgov[serve]'",
+    )
+    s.add_argument("runs", nargs="+", metavar="RUN_DIR", help="run directory, or NAME=RUN_DIR")
+    s.add_argument("--port", type=int, required=True)
+    s.add_argument("--host", default="127.0.0.1",
+                   help="address to listen on (default: %(default)s)")
+    for f in fields(ServeOptions):
+        s.add_argument(f"--{f.name.replace('_', '-')}", type=type(f.default), default=f.default,
+                       help=f"{f.metadata['help']} (default: {f.default})")
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from dataclasses import fields
+
+    from .serve import ServeOptions, serve
+
+    options = ServeOptions(**{f.name: getattr(args, f.name) for f in fields(ServeOptions)})
+    serve(args.runs, host=args.host, port=args.port, options=options)
+    return 0
 
 
 def _bench(argv: list[str]) -> int:
@@ -172,6 +203,8 @@ def _dispatch(args: argparse.Namespace) -> int:
         return 0
     if args.command == "chat":
         return _chat(args.run_dir)
+    if args.command == "serve":
+        return _serve(args)
     if args.command == "export":
         from .runs import export_run
 

@@ -57,6 +57,12 @@ class Method:
         cannot be. Default: methods that train the backbone's own tensors are plain already."""
         return model
 
+    def mixes_in_batch(self, cfg: MethodConfig) -> bool:
+        """Whether runs of this method on one backbone can share one peft model, each under
+        its own adapter name (:meth:`PeftMethod.add_to`), one forward mixing their rows (peft's
+        ``adapter_names=``): ``peftgov serve`` batches them together. Default: no."""
+        return False
+
     def extra_positions(self, cfg: MethodConfig) -> int:
         """Positions the method adds to every sequence (prompt learning's virtual tokens); the
         backbone's position limit must hold ``task.max_length`` plus these."""
@@ -163,6 +169,16 @@ class PeftMethod(Method):
 
     def merged(self, model):
         return model.merge_and_unload()  # W + (alpha / r) B A, and the like: exact up to float
+
+    def add_to(self, model: nn.Module, directory: Path, name: str) -> None:
+        """Load this run's adapter into ``model`` (a peft model trained from the same backbone
+        and task, holding other adapters) under the adapter name ``name``."""
+        folder = directory / ADAPTER_DIR
+        try:
+            model.load_adapter(str(folder), adapter_name=name, is_trainable=False)
+        except (SafetensorError, OSError, ValueError, RuntimeError) as exc:
+            msg = str(exc).splitlines()[0][:300]
+            raise ArtifactError(f"{folder}: cannot load adapter ({msg})") from None
 
     def load(self, base, directory, cfg):
         from peft import PeftModel

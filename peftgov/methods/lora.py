@@ -51,6 +51,9 @@ class Lora(PeftMethod):
             bias=cfg.bias,
         )
 
+    def mixes_in_batch(self, cfg):
+        return not cfg.use_dora  # peft refuses adapter_names= with DoRA
+
     def backbone_problems(self, cfg, config, module_names):
         if isinstance(cfg.target_modules, list):
             missing = unmatched_targets(cfg.target_modules, module_names)
