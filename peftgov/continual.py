@@ -21,7 +21,8 @@ so far (class-incremental): a stage whose labels are not in the head yet scores 
 disjoint label sets FWT is 0 by construction. ``per_task`` predicts with stage j's own model
 (its untrained one before stage j is trained): BWT and FWT are exactly 0.
 
-An interrupted continual run starts again from its first stage.
+An interrupted continual run starts again from its first stage; a continual run is one process
+(not ``accelerate launch`` with several).
 """
 
 from __future__ import annotations
@@ -325,6 +326,41 @@ def stage_recipe(recipe: Recipe, files: dict[str, str], labels: list[str], out: 
     )
 
 
+@dataclass
+class _Carried:
+    """What a shared strategy carries from one stage to the next."""
+
+    buffer: ReplayBuffer
+    previous: dict[str, torch.Tensor] | None = None  # trainable weights after the last stage
+    fisher: dict[str, torch.Tensor] | None = None  # ewc: summed over the stages so far
+    penalty: Anchor | None = None
+
+    def after(self, cl, model: nn.Module, s: loop.Session, stage: Stage, seed: int) -> None:
+        self.previous = {n: v.clone() for n, v in trainable_state(model).items()}
+        if cl.strategy == "ewc":
+            f = fisher_diagonal(model, s.prepared.train, s.task.collator(s.tokenizer),
+                                samples=cl.fisher_samples, seed=seed, device=s.accelerator.device)
+            self.fisher = _add_grown(self.fisher, f)
+        if cl.strategy in ("l2", "ewc"):
+            weights = self.fisher if cl.strategy == "ewc" else None
+            self.penalty = Anchor(self.previous, weights, cl.strength)
+        self.buffer.add(stage.train)
+
+
+def _stage_files(folder: Path, stages: list[Stage], i: int, test: str, *, shared: bool,
+                 replayed: list[dict[str, Any]]) -> dict[str, str]:
+    """Stage i's data files: its train rows (+ replay), its validation rows (a shared model
+    answers for every label seen so far: validated on them all, else the best state would be
+    the one that forgot first) and its test file."""
+    seen = stages[: i + 1] if shared else stages[i : i + 1]
+    return {
+        "train": _write_jsonl(folder / "train.jsonl", stages[i].train + replayed),
+        "validation": _write_jsonl(folder / "validation.jsonl",
+                                   [r for st in seen for r in st.validation]),
+        "test": test,
+    }
+
+
 def run(recipe: Recipe, *, progress: bool = True) -> loop.TrainResult:
     """Train every stage of ``recipe.continual`` in order; metrics.json holds R, ACC, BWT, FWT."""
     cl, task = recipe.continual, get_task(recipe.task.name)
@@ -342,38 +378,23 @@ def run(recipe: Recipe, *, progress: bool = True) -> loop.TrainResult:
     tests = [_write_jsonl(f / "test.jsonl", st.test) for f, st in zip(folders, stages)]
     metric = recipe.train.metric or task.default_metric
     score = _Scorer(recipe, task, tests, order, metric)
-    t = len(stages)
+    t, shared = len(stages), cl.strategy in SHARED
     R = [[0.0] * t for _ in range(t)]
     b = [0.0] * t
-    buffer = ReplayBuffer(cl.replay_size, cl.replay_policy, recipe.train.seed,
-                          lambda row: task.label_of(row, recipe.task))
-    previous: dict[str, torch.Tensor] | None = None
-    penalty: Anchor | None = None
-    fisher: dict[str, torch.Tensor] | None = None
+    carried = _Carried(ReplayBuffer(cl.replay_size, cl.replay_policy, recipe.train.seed,
+                                    lambda row: task.label_of(row, recipe.task)))
     models: list[nn.Module] = []  # per_task: each stage's trained model
     records: list[dict[str, Any]] = []
-    shared = cl.strategy in SHARED
     for i, st in enumerate(stages):
-        head = [lab for lab in order if any(lab in s.labels for s in stages[: i + 1])]
-        head = head if shared else st.labels
-        replayed = buffer.items if cl.strategy == "replay" else []
-        files = {
-            "train": _write_jsonl(folders[i] / "train.jsonl", st.train + replayed),
-            # A shared model answers for every label seen so far: it is validated on them all
-            # (else the best state is the one that forgot first, for replay too).
-            "validation": _write_jsonl(
-                folders[i] / "validation.jsonl",
-                [r for past in stages[: i + 1] for r in past.validation] if shared
-                else st.validation,
-            ),
-            "test": tests[i],
-        }
-        sr = stage_recipe(recipe, files, head, run_dir / f"stage{i}")
-        session: list[loop.Session] = []
+        seen = {lab for past in stages[: i + 1] for lab in past.labels}
+        head = [lab for lab in order if lab in seen] if shared else st.labels
+        replayed = carried.buffer.items if cl.strategy == "replay" else []
+        files = _stage_files(folders[i], stages, i, tests[i], shared=shared, replayed=replayed)
+        sessions: list[loop.Session] = []
 
-        def setup(s: loop.Session, i: int = i, head: list[str] = head, sink=session,
-                  previous=previous, penalty=penalty, replayed=len(replayed)) -> None:
-            sink.append(s)
+        def setup(s: loop.Session, i: int = i, head: list[str] = head, previous=carried.previous,
+                  penalty=carried.penalty, replayed: int = len(replayed)) -> None:
+            sessions.append(s)
             s.say(f"peftgov: continual stage {i + 1}/{t} ({stages[i].name}, {cl.strategy}): "
                   f"{len(stages[i].labels)} new labels, {len(stages[i].train)} examples"
                   + (f" + {replayed} replayed" if replayed else ""))
@@ -388,34 +409,24 @@ def run(recipe: Recipe, *, progress: bool = True) -> loop.TrainResult:
                 for k in range(i):
                     R[k][i] = b[i]
 
-        result = loop.run(sr, progress=progress, setup=setup)
-        s = session[0]
-        model = result.model
+        result = loop.run(stage_recipe(recipe, files, head, run_dir / f"stage{i}"),
+                          progress=progress, setup=setup)
+        s, model = sessions[0], result.model
         if shared:
             R[i] = [score(s, model, head, j) for j in range(t)]
-            previous = {n: v.clone() for n, v in trainable_state(model).items()}
-            if cl.strategy == "ewc":
-                f = fisher_diagonal(model, s.prepared.train, task.collator(s.tokenizer),
-                                    samples=cl.fisher_samples, seed=recipe.train.seed,
-                                    device=s.accelerator.device)
-                fisher = _add_grown(fisher, f)
-            if cl.strategy in ("l2", "ewc"):
-                penalty = Anchor(previous, fisher if cl.strategy == "ewc" else None, cl.strength)
-            buffer.add(st.train)
+            carried.after(cl, model, s, st, recipe.train.seed)
         else:
             models.append(model)
-            for j in range(i + 1):
-                R[i][j] = score(s, models[j], stages[j].labels, j)
+            R[i][: i + 1] = [score(s, models[j], stages[j].labels, j) for j in range(i + 1)]
         records.append({
             "name": st.name, "labels": st.labels, "run_dir": str(run_dir / f"stage{i}"),
             "train_examples": len(st.train), "replayed": len(replayed),
-            "steps": result.metrics["steps"], "train_time_s": result.metrics["train_time_s"],
-            "trainable_params": result.metrics["trainable_params"],
+            **{k: result.metrics[k] for k in ("steps", "train_time_s", "trainable_params")},
         })
         known = R[i] if shared else R[i][: i + 1]  # per_task: later stages not trained yet
         s.say(f"peftgov: continual stage {i + 1}/{t} ({st.name}): {metric} on stages 1-"
               f"{len(known)}: " + " ".join(f"{v:.4f}" for v in known))
-    metrics = _metrics(recipe, metric, stages, records, R, b, order, result.metrics)
+    metrics = _metrics(recipe, metric, records, R, b, order, result.metrics)
     if (run_dir / "stage0" / artifacts.BACKBONE).is_file():
         shutil.copy(run_dir / "stage0" / artifacts.BACKBONE, run_dir / artifacts.BACKBONE)
     artifacts.finish_run(run_dir, metrics)
@@ -424,8 +435,8 @@ def run(recipe: Recipe, *, progress: bool = True) -> loop.TrainResult:
     return loop.TrainResult(run_dir=run_dir, metrics=metrics, model=model)
 
 
-def _metrics(recipe: Recipe, metric: str, stages: list[Stage], records: list[dict],
-             R: list[list[float]], b: list[float], order: list[str], last: dict) -> dict:
+def _metrics(recipe: Recipe, metric: str, records: list[dict], R: list[list[float]],
+             b: list[float], order: list[str], last: dict) -> dict:
     """metrics.json of a continual run: the usual top-level keys (the test metric is ACC, the
     trainable parameters those kept for prediction: every stage's with per_task) + ``continual``."""
     cl = recipe.continual
