@@ -357,13 +357,21 @@ def _rows(value: Any, start: int, stop: int) -> Any:
 
 class _AsAdapter:
     """The shared model as one adapter's task sees it: a call goes through the meeting with
-    this adapter's name; anything else (``parameters()``, ``eval()``) is the model's own."""
+    this adapter's name, so does ``generate``; anything else (``parameters()``, ``eval()``) is
+    the model's own."""
 
     def __init__(self, meeting: _Meeting, adapter: str) -> None:
         self._meeting, self.adapter = meeting, adapter
 
     def __call__(self, **inputs: Any) -> Any:
         return self._meeting.call(self, inputs)
+
+    def generate(self, **inputs: Any) -> Any:
+        """Generation (dialogue) does not meet: it runs alone, holding the meeting's lock (peft's
+        ``adapter_names`` hooks sit on the shared modules), this adapter's name on every row."""
+        with self._meeting.cond:
+            rows = inputs["input_ids"].shape[0]
+            return self._meeting.model.generate(**inputs, adapter_names=[self.adapter] * rows)
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._meeting.model, name)

@@ -24,6 +24,8 @@ from peftgov.serve import Batcher, Refused, ServeOptions, create_app
 from peftgov.serving import Pool, fingerprint, parameter_bytes
 
 from conftest import TINY_BERT, toy_rows, write_jsonl
+from test_dialogue import dialogue_data, tiny_llama_dir  # noqa: F401 (fixtures)
+from test_dialogue import make_recipe as dialogue_recipe
 
 pytest.importorskip("fastapi")
 pytest.importorskip("uvicorn")
@@ -193,6 +195,29 @@ def test_bad_requests_get_clear_json_errors(server, body, status, words):
     url, _ = server
     got, answer = call(f"{url}/v1/predict", body)
     assert got == status and all(w in answer["error"] for w in words), answer
+
+
+@pytest.fixture(scope="module")
+def dialogue_runs(tmp_path_factory, tiny_llama_dir, dialogue_data) -> dict[str, Path]:
+    """Two LoRA dialogue runs: ``d0`` trained, ``d1`` one step (so their replies differ)."""
+    root = tmp_path_factory.mktemp("serve-dialogue")
+    trains = {"d0": {"epochs": 4}, "d1": {"max_steps": 1}}
+    return {
+        name: peftgov.train(peftgov.load_recipe(dialogue_recipe(
+            tiny_llama_dir, dialogue_data, root / name, train=train,
+            task={"generation_samples": 0})), progress=False).run_dir
+        for name, train in trains.items()
+    }
+
+
+def test_two_lora_dialogue_runs_share_a_model_and_each_replies_as_alone(dialogue_runs):
+    """Generation goes through the shared model too, each adapter's name on its rows."""
+    pool = Pool(dialogue_runs)
+    assert pool.served["d0"].run.model is pool.served["d1"].run.model
+    texts = ["where do i pay tax ?", "my pipe is leaking"]
+    got = pool.predict([("d0", texts), ("d1", texts)])
+    assert got == [predict_run(dialogue_runs[name], texts) for name in ("d0", "d1")]
+    assert got[0] != got[1]
 
 
 def test_a_full_queue_is_refused_with_503():
