@@ -27,11 +27,31 @@ def cpu_has_native_bf16() -> bool:
     return "avx512_bf16" in flags or "amx_bf16" in flags
 
 
+def memory_kind() -> str:
+    """What :func:`peak_memory_mb` measures now: ``cuda`` (allocated) or ``cpu`` (resident)."""
+    return "cuda" if torch.cuda.is_available() and torch.cuda.is_initialized() else "cpu"
+
+
 def peak_memory_mb() -> float:
-    """Peak GPU memory allocated if on CUDA, else the process's peak resident set size."""
-    if torch.cuda.is_available() and torch.cuda.is_initialized():
+    """Peak GPU memory allocated if on CUDA, else the process's peak resident set size, since
+    the process started or the last :func:`reset_peak_memory`."""
+    if memory_kind() == "cuda":
         return torch.cuda.max_memory_allocated() / 2**20
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux reports KiB
+
+
+def reset_peak_memory() -> bool:
+    """Restart :func:`peak_memory_mb` from the memory in use now; False where it cannot be.
+    On the CPU this resets the kernel's resident high-water mark (Linux ``clear_refs``; the
+    ``ru_maxrss`` getrusage reports is that mark)."""
+    if memory_kind() == "cuda":
+        torch.cuda.reset_peak_memory_stats()
+        return True
+    try:
+        Path("/proc/self/clear_refs").write_text("5")
+    except OSError:
+        return False
+    return True
 
 
 _IMPORTED = time.monotonic()

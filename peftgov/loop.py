@@ -34,7 +34,8 @@ from .backbones import fingerprint, load_tokenizer, portable_name, resolve
 from .config import Recipe
 from .errors import PeftgovError, RecipeError
 from .evaluation import evaluate, make_loader, private_generator
-from .hardware import cpu_has_native_bf16, peak_memory_mb, process_seconds, use_cpu
+from .hardware import cpu_has_native_bf16, process_seconds, use_cpu
+from .memory import PhasePeaks, fixed_mmap_threshold
 from .methods import METHODS, Method, get_method
 from .runs import names_redactor
 from .sampling import LengthGroupedBatchSampler
@@ -281,6 +282,8 @@ class Session:
     continual learning's pull toward an earlier stage's weights (:mod:`peftgov.continual`)."""
     test_before_cost: dict[str, Any] | None = None  # seconds, and whether it came from the cache
     target: dict[str, Any] | None = None  # train.target_metric: when it was first reached
+    memory: PhasePeaks = field(default_factory=PhasePeaks)
+    """Peak memory per phase (load, train, eval, save) and of the whole process."""
 
     @property
     def main(self) -> bool:
@@ -299,10 +302,11 @@ class Session:
         return self.accelerator.unwrap_model(self.model)
 
     def evaluate(self, loader: DataLoader, desc: str) -> dict[str, Any]:
-        return evaluate(
-            self.model, loader, self.task, self.prepared.state, self.accelerator,
-            progress=self.progress, desc=desc,
-        )
+        with self.memory.phase("eval"):
+            return evaluate(
+                self.model, loader, self.task, self.prepared.state, self.accelerator,
+                progress=self.progress, desc=desc,
+            )
 
 
 def run(
@@ -311,18 +315,23 @@ def run(
     """Train ``recipe``: build, open the run directory, start (or resume), train, finish.
     ``setup``: called on the built session before anything is written or evaluated (continual
     learning carries an earlier stage's weights over and sets ``penalty`` there)."""
-    s = build(recipe, progress=progress)
+    fixed_mmap_threshold()  # freed activations leave the process (see peftgov.memory)
+    memory = PhasePeaks()
+    with memory.phase("load"):
+        s = build(recipe, progress=progress, memory=memory)
     if setup is not None:
         setup(s)
     open_run_dir(s)
     start(s)
-    train(s)
+    with memory.phase("train"):
+        train(s)
     return finish(s)
 
 
-def build(recipe: Recipe, *, progress: bool) -> Session:
+def build(recipe: Recipe, *, progress: bool, memory: PhasePeaks | None = None) -> Session:
     """Backbone -> (limits checked) -> data -> head -> method, everything else frozen; loaders,
-    optimizer and schedule, all prepared by Accelerate."""
+    optimizer and schedule, all prepared by Accelerate. ``memory``: the run's phase peaks, when
+    the caller measures the build as the load phase."""
     from accelerate import Accelerator, PartialState
     from accelerate.utils import DataLoaderConfiguration, set_seed
     from transformers import get_linear_schedule_with_warmup
@@ -401,6 +410,7 @@ def build(recipe: Recipe, *, progress: bool) -> Session:
         run_dir=run_dir, micro=micro, accum=accum, total_steps=total_steps,
         trainable=trainable, total=total, resuming=resuming, progress=progress,
         redacted=dict(redacted) if recipe.data.redact else None,
+        memory=memory or PhasePeaks(),
     )
 
 
@@ -465,12 +475,13 @@ def start(s: Session) -> None:
         [s.prepared.train[i] for i in range(min(s.micro, len(s.prepared.train)))]
     )
     s.model.train()
-    s.flops_per_token = perf.train_flops_per_token(
-        s.unwrapped(),
-        {k: v.to(accelerator.device) for k, v in first.items()},
-        accelerator.autocast(),
-        loss=s.task.loss,
-    )
+    with s.memory.phase("train"):  # one forward + backward: a training step's memory
+        s.flops_per_token = perf.train_flops_per_token(
+            s.unwrapped(),
+            {k: v.to(accelerator.device) for k, v in first.items()},
+            accelerator.autocast(),
+            loss=s.task.loss,
+        )
 
 
 def test_before(s: Session) -> dict[str, Any]:
@@ -500,6 +511,11 @@ def test_before(s: Session) -> dict[str, Any]:
 
 
 def save_checkpoint(s: Session) -> None:
+    with s.memory.phase("save"):
+        _save_checkpoint(s)
+
+
+def _save_checkpoint(s: Session) -> None:
     tick = time.perf_counter()
     checkpoint.save(
         s.run_dir,
@@ -651,21 +667,24 @@ def finish(s: Session) -> TrainResult:
         test_after = s.test_before  # nothing trained: the model tested before training
     else:
         test_after = s.evaluate(s.test_dl, "test") if s.test_dl else None
-    final = (  # a task's optional extras (e.g. generation quality), on the main process
-        s.task.final_metrics(
-            unwrapped, s.tokenizer, recipe, s.prepared.state,
-            recipe.data.test or recipe.data.validation,
+    with s.memory.phase("eval"):
+        final = (  # a task's optional extras (e.g. generation quality), on the main process
+            s.task.final_metrics(
+                unwrapped, s.tokenizer, recipe, s.prepared.state,
+                recipe.data.test or recipe.data.validation,
+            )
+            if s.main
+            else {}
         )
-        if s.main
-        else {}
-    )
     metrics = {**_metrics(s, train_time, test_after), **final}
     accelerator.wait_for_everyone()
     if s.main:
-        s.method.save(unwrapped, s.run_dir)
-        artifacts.make_portable(s.run_dir, portable_name(recipe.model))
-        s.tokenizer.save_pretrained(s.run_dir / "tokenizer")
-        provenance.write(s.run_dir, recipe, s.path)
+        with s.memory.phase("save"):
+            s.method.save(unwrapped, s.run_dir)
+            artifacts.make_portable(s.run_dir, portable_name(recipe.model))
+            s.tokenizer.save_pretrained(s.run_dir / "tokenizer")
+            provenance.write(s.run_dir, recipe, s.path)
+        metrics.update(_memory_fields(s))  # the save phase included
         # Only what the method saved: the run directory's bookkeeping, the tokenizer, the
         # manifest and the resume checkpoint (removed once metrics.json is written) are not
         # the artifact.
@@ -717,7 +736,7 @@ def _metrics(s: Session, train_time: float, test_after: dict | None) -> dict[str
         "train_time_s": train_time,
         "train_samples_per_s": samples_all / train_time if train_time else 0.0,
         "train_tokens_per_s": tokens_all / train_time if train_time else 0.0,
-        "peak_memory_mb": peak_memory_mb(),
+        **_memory_fields(s),
         **perf.mfu_fields(
             flops, train_time, accelerator.mixed_precision, perf.device_key(accelerator.device)
         ),
@@ -735,3 +754,9 @@ def _metrics(s: Session, train_time: float, test_after: dict | None) -> dict[str
         "redaction": s.redacted,
         "versions": artifacts.versions(),
     }
+
+
+def _memory_fields(s: Session) -> dict[str, Any]:
+    """``peak_memory_mb``: the whole process (as ever); ``memory_mb``: the peak of each phase
+    (:mod:`peftgov.memory`; ``None`` where the counter cannot be reset)."""
+    return {"peak_memory_mb": s.memory.process_peak_mb(), "memory_mb": s.memory.report()}

@@ -1,0 +1,129 @@
+"""Peak memory per phase of a run (load, train, eval, save), beside the whole process's peak.
+
+The process peak mixes everything a run does: loading the backbone, tokenising, every
+evaluation, saving. What a method costs to *train* is the peak while it trains, so
+:class:`PhasePeaks` resets the peak counter as a phase starts and reads it as the phase ends:
+on CUDA torch's ``max_memory_allocated``; on the CPU the kernel's resident high-water mark
+(VmHWM), reset by writing ``5`` to ``/proc/self/clear_refs`` (Linux). A CPU phase peak is the
+whole resident set at its highest during the phase (the model, the data and the allocator's
+free lists included), not what the phase alone added. A phase entered again (every
+evaluation) keeps its largest peak; a phase entered inside another (a validation during
+training) pauses the outer one. Where the counter cannot be reset, phases are not reported.
+
+On the CPU the allocator matters as much as the model: glibc raises its mmap threshold each
+time a large block is freed (up to 32 MB), after which activation-sized tensors are carved from
+the heap, fragment it, and stay resident after they are freed (a LoRA step on MiniLM-L6 left
+~850 MB more resident than with a fixed threshold; see benchmarks/results/memory/).
+:func:`fixed_mmap_threshold` pins the threshold at glibc's own starting value, so every large
+tensor is mapped on its own and returned to the system when freed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import gc
+import os
+from collections.abc import Iterator
+
+from .hardware import memory_kind, peak_memory_mb, reset_peak_memory
+
+M_MMAP_THRESHOLD = -3  # glibc's mallopt parameter number (malloc.h)
+MMAP_THRESHOLD = 128 * 1024  # glibc's starting value: larger blocks are mapped on their own
+
+PHASES = ("load", "train", "eval", "save")
+"""The phases a training run reports, in the order they first happen."""
+
+
+class PhasePeaks:
+    """Peak memory (MB) per phase, and the process peak across every reset. A run that moves
+    to a GPU part-way (while loading) reports GPU figures only, as :func:`peak_memory_mb`."""
+
+    def __init__(self) -> None:
+        self.peaks: dict[str, float] = {}
+        self._stack: list[str] = []
+        self._kind = memory_kind()
+        self._process = peak_memory_mb()  # what the process reached before the first reset
+        self.enabled = reset_peak_memory()
+
+    @contextlib.contextmanager
+    def phase(self, name: str) -> Iterator[None]:
+        """Attribute the peak reached inside the ``with`` block to ``name``."""
+        self._close_interval()
+        self._stack.append(name)
+        try:
+            yield
+        finally:
+            self._close_interval()
+            self._stack.pop()
+
+    def _read(self) -> float:
+        """The counter now; on the first GPU reading, the CPU figures so far are dropped."""
+        kind = memory_kind()
+        if kind != self._kind:
+            self._kind, self._process, self.peaks = kind, 0.0, {}
+        peak = peak_memory_mb()
+        self._process = max(self._process, peak)
+        return peak
+
+    def _close_interval(self) -> None:
+        """Credit the peak since the last reset to the phase running now, release what the
+        allocator holds free, and reset the counter for the next interval."""
+        peak = self._read()
+        if self._stack and self.enabled:
+            name = self._stack[-1]
+            self.peaks[name] = max(self.peaks.get(name, 0.0), peak)
+        release_free_memory()
+        if self.enabled:
+            reset_peak_memory()
+
+    def process_peak_mb(self) -> float:
+        """The whole process's peak so far (a reset hides it from the counter, not from us)."""
+        return max(self._process, self._read())
+
+    def report(self) -> dict[str, float] | None:
+        """``{phase: peak MB}`` for the phases that ran; ``None`` when the counter cannot be
+        reset here."""
+        if not self.enabled:
+            return None
+        order = [p for p in PHASES if p in self.peaks] + [p for p in self.peaks if p not in PHASES]
+        return {p: self.peaks[p] for p in order}
+
+
+def release_free_memory() -> None:
+    """Hand memory freed by the last phase back before the next one starts: Python's garbage,
+    torch's cached CUDA blocks, and glibc's free heap pages (``malloc_trim``; without it the
+    CPU resident set keeps the high-water of whatever ran before)."""
+    gc.collect()
+    if memory_kind() == "cuda":
+        import torch
+
+        torch.cuda.empty_cache()
+    _malloc_trim()
+
+
+def fixed_mmap_threshold() -> bool:
+    """Pin glibc's mmap threshold (disabling its growth on free) unless the user chose one with
+    ``MALLOC_MMAP_THRESHOLD_``; False where it was not set (not glibc, or the user's choice)."""
+    if "MALLOC_MMAP_THRESHOLD_" in os.environ:
+        return False
+    mallopt = _libc("mallopt")
+    if mallopt is None:
+        return False
+    mallopt.argtypes = [ctypes.c_int, ctypes.c_int]
+    return bool(mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD))
+
+
+def _malloc_trim() -> None:
+    trim = _libc("malloc_trim")
+    if trim is not None:
+        trim.argtypes = [ctypes.c_size_t]
+        trim(0)
+
+
+def _libc(name: str):
+    """A glibc function of this process, or None (musl, macOS, Windows)."""
+    try:
+        return getattr(ctypes.CDLL(None), name)
+    except (OSError, AttributeError):
+        return None
