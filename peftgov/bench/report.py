@@ -77,7 +77,13 @@ def _how_to_read(groups: list[Group], ref: str) -> list[str]:
         "Trainer baseline.",
         "- train time excludes evaluation and checkpoint I/O; wall time is the whole "
         "subprocess (model load, evaluations, saving); samples/s and tokens/s are over train "
-        "time; peak memory is GPU memory allocated on CUDA, else the process's peak RSS.",
+        "time; peak mem is the whole process's peak (GPU memory allocated on CUDA, else "
+        "resident set size: model load, tokenised data, every evaluation and saving "
+        "included); train peak is the peak during the optimizer steps alone (the counter "
+        "reset as training starts and read around each validation, `memory_mb.train` in "
+        "metrics.json; on the CPU still the whole resident set at that moment, model and "
+        "data included). The memory target is judged on train peaks when both runs have "
+        "them.",
         "- MFU: useful training FLOPs (counted by torch's FLOP counter on a real step, times "
         "the real, non-padding tokens trained on) per second of train time, over the matmul "
         "peak measured on the same machine and thread count for the run's precision "

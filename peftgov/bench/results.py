@@ -25,7 +25,10 @@ class Result:
     raw: dict[str, Any] = field(repr=False)
 
     def get(self, key: str) -> float | None:
-        value = self.raw.get(key)
+        """A number of the run's metrics.json, by key or dotted path (``memory_mb.train``)."""
+        value: Any = self.raw
+        for part in key.split("."):
+            value = value.get(part) if isinstance(value, dict) else None
         return float(value) if isinstance(value, (int, float)) else None
 
     def bench(self, key: str) -> Any:

@@ -19,9 +19,10 @@ CSV_COLUMNS = [
     "seeds", "trainable_params", "total_params", "trainable_pct", "test_mean_pts",
     "test_std_pts", "delta_vs_full_pts", "ci95_low_pts", "ci95_high_pts", "ci_kind", "ci_df",
     "target_pts", "target_met", "pareto", "train_time_s", "wall_time_s", "samples_per_s",
-    "tokens_per_s", "mfu", "peak_memory_mb", "artifact_mb",
+    "tokens_per_s", "mfu", "peak_memory_mb", "train_peak_memory_mb", "artifact_mb",
 ]
-"""``delta_vs_full_pts`` is the difference from the reference method (``full`` by default)."""
+"""``delta_vs_full_pts`` is the difference from the reference method (``full`` by default);
+``peak_memory_mb`` is the whole process's, ``train_peak_memory_mb`` the training phase's."""
 
 
 def scale_for(metric: str) -> float:
@@ -157,9 +158,9 @@ def markdown_table(group: Group) -> str:
     head = (
         f"| method | trainable params | trainable % | test {group.metric} {unit} (mean \u00b1 std)"
         f" | \u0394 vs {group.reference} [95% CI] | train time s | wall time s | samples/s"
-        f" | tokens/s | MFU | peak mem MB | artifact MB | n seeds |"
+        f" | tokens/s | MFU | peak mem MB | train peak MB | artifact MB | n seeds |"
     )
-    lines = [head, "|" + "---|" * 13]
+    lines = [head, "|" + "---|" * 14]
     for row in group.rows:
         label = f"**{row.label}**" if row.pareto else row.label
         diff = "reference" if row.label == group.reference else (
@@ -177,6 +178,7 @@ def markdown_table(group: Group) -> str:
             num(row.avg("train_tokens_per_s"), ".0f"),
             num(row.avg("mfu"), ".2f"),
             num(row.avg("peak_memory_mb"), ".0f"),
+            num(row.avg("memory_mb.train"), ".0f"),
             num(_bytes_mb(row.avg("artifact_bytes")), ".2f"),
             str(len(row.values)),
         ]
@@ -217,6 +219,7 @@ def csv_rows(groups: list[Group]) -> list[dict[str, Any]]:
                 "tokens_per_s": row.avg("train_tokens_per_s"),
                 "mfu": row.avg("mfu"),
                 "peak_memory_mb": row.avg("peak_memory_mb"),
+                "train_peak_memory_mb": row.avg("memory_mb.train"),
                 "artifact_mb": _bytes_mb(row.avg("artifact_bytes")),
             })
     return out
