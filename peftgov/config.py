@@ -136,6 +136,10 @@ class TrainConfig:
     group_by_length: bool = True
     """Batch examples of similar length together (less padding), shuffled between batches."""
     gradient_checkpointing: bool = False
+    """Keep only each block's input in the forward pass and recompute the rest in the backward
+    pass (one more forward per step): activation memory drops from every layer's to about one
+    block's. Same gradients to float tolerance. Most useful where activations dominate, as
+    with LoRA on every linear layer (peft's dropout copies each adapted layer's input)."""
     checkpoint_every: int | None = None
     """Also checkpoint every N optimizer steps (a checkpoint is always written at each
     evaluation); re-running the same command resumes from the last one."""
