@@ -147,6 +147,13 @@ class TrainConfig:
     cache_test_before: bool = True
     """Reuse the before-training test figure of an earlier run on the same backbone, data,
     task and seed when the method starts as the backbone itself (:mod:`peftgov.before`)."""
+    reuse_frozen_prefix: bool = False
+    """Compute the output of the frozen bottom blocks (those below the first trainable one, and
+    the embeddings) once per example and train the top blocks on it (:mod:`peftgov.prefix_cache`;
+    BERT-like encoders). The prefix then runs without dropout: the one difference."""
+    prefix_cache_mb: int = 2048
+    """``reuse_frozen_prefix``: host memory for the cached states; the rest goes to a file under
+    the cache folder (``PEFTGOV_CACHE``), unlinked at once, gone with the process."""
 
     def __post_init__(self) -> None:
         _require(
@@ -178,6 +185,7 @@ class TrainConfig:
             "needs train.target_metric",
         )
         _require(self.log_every > 0, "log_every", "must be positive")
+        _require(self.prefix_cache_mb >= 0, "prefix_cache_mb", "must be >= 0 (0: all on disk)")
 
 
 @dataclass(frozen=True)

@@ -29,7 +29,7 @@ from torch import nn
 from torch.utils.data import DataLoader
 from tqdm.auto import tqdm
 
-from . import artifacts, before, checkpoint, limits, perf, provenance, redact
+from . import artifacts, before, checkpoint, limits, perf, prefix_cache, provenance, redact
 from .backbones import fingerprint, load_tokenizer, portable_name, resolve
 from .config import Recipe
 from .errors import PeftgovError, RecipeError
@@ -393,6 +393,10 @@ def build(recipe: Recipe, *, progress: bool, memory: PhasePeaks | None = None) -
         else None
     )
     optimizer = build_optimizer(model, recipe, task.head_modules(model))
+    if tc.reuse_frozen_prefix:  # the frozen bottom blocks run once per example, then are reused
+        prefix_cache.attach(
+            model, [train_dl, val_dl, test_dl], recipe=recipe, autocast=accelerator.autocast
+        )
     model, optimizer, train_dl, val_dl = accelerator.prepare(model, optimizer, train_dl, val_dl)
     if test_dl is not None:
         test_dl = accelerator.prepare(test_dl)

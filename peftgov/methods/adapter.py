@@ -37,7 +37,7 @@ from transformers.pytorch_utils import Conv1D
 
 from ..config import MethodConfig, _require
 from ..errors import PeftgovError
-from .base import PeftMethod, unmatched_targets
+from .base import PeftMethod, layer_problem, unmatched_targets
 from .registry import register
 
 PEFT_NAME = "bottleneck"
@@ -68,9 +68,12 @@ the end of a module name. The block index is part of the pattern so that BERT's 
 ``layer.N.output.dense`` does not also match ``layer.N.attention.output.dense``."""
 
 
-def default_target_modules(model_type: str | None, variant: str) -> str:
+def default_target_modules(
+    model_type: str | None, variant: str, layers: list[int] | None = None
+) -> str:
     """The peft ``target_modules`` regex (full match) placing ``variant`` adapters in a model of
-    this type; ValueError naming the type when there is no default placement for it."""
+    this type, in the blocks ``layers`` only when given; ValueError naming the type when there
+    is no default placement for it."""
     if model_type not in PLACEMENT:
         raise ValueError(
             f"bottleneck adapter: no default placement for model type {model_type!r} (known: "
@@ -80,6 +83,9 @@ def default_target_modules(model_type: str | None, variant: str) -> str:
         )
     attention, feed_forward = PLACEMENT[model_type]
     patterns = [attention, feed_forward] if variant == "houlsby" else [feed_forward]
+    if layers is not None:  # peft ignores layers_to_transform with a regex: put them in it
+        blocks = "(?:" + "|".join(str(i) for i in sorted(set(layers))) + ")"
+        patterns = [p.replace(r"\d+", blocks) for p in patterns]
     return rf"(?:.*\.)?(?:{'|'.join(patterns)})"
 
 
@@ -131,6 +137,9 @@ class BottleneckConfig(PeftConfig):
     exclude_modules: Optional[Union[list[str], str]] = field(default=None)
     modules_to_save: Optional[list[str]] = field(
         default=None, metadata={"help": "Extra modules trained and saved, e.g. the task head."}
+    )
+    layers_to_transform: Optional[list[int]] = field(
+        default=None, metadata={"help": "Adapt only these blocks (indices); None: every block."}
     )
 
     def __post_init__(self) -> None:
@@ -231,7 +240,8 @@ class BottleneckModel(BaseTuner):
     def _prepare_adapter_config(self, peft_config: BottleneckConfig, model_config: dict):
         if peft_config.target_modules is None:
             peft_config.target_modules = default_target_modules(
-                model_config.get("model_type"), peft_config.variant
+                model_config.get("model_type"), peft_config.variant,
+                peft_config.layers_to_transform,
             )
         return peft_config
 
@@ -290,6 +300,9 @@ class AdapterOptions(MethodConfig):
     name suffix, as in peft). ``None`` = the variant's placement for the model type. Note that a
     suffix like ``output.dense`` also matches BERT's ``attention.output.dense``. When set,
     ``variant`` no longer matters."""
+    layers: list[int] | None = None
+    """Adapt only these transformer blocks (0 = the bottom one); ``None`` = every block. Top
+    blocks only leave a frozen prefix that ``train.reuse_frozen_prefix`` computes once."""
 
     def __post_init__(self) -> None:
         _require(self.variant in VARIANTS, "variant", f"must be one of {', '.join(VARIANTS)}")
@@ -308,6 +321,11 @@ class AdapterOptions(MethodConfig):
             "target_modules",
             "must be null or a non-empty list of module names",
         )
+        _require(
+            self.layers is None or (bool(self.layers) and min(self.layers) >= 0),
+            "layers",
+            "must be null or a non-empty list of block indices >= 0",
+        )
 
 
 @register
@@ -322,6 +340,9 @@ class Adapter(PeftMethod):
         )
 
     def backbone_problems(self, cfg, config, module_names):
+        problem = layer_problem(cfg.layers, config) if cfg.layers is not None else None
+        if problem:
+            return [("layers", problem)]
         if cfg.target_modules is None:
             try:
                 default_target_modules(config.model_type, cfg.variant)
@@ -345,6 +366,7 @@ class Adapter(PeftMethod):
             activation=cfg.activation,
             target_modules=list(cfg.target_modules) if cfg.target_modules else None,
             modules_to_save=list(head) or None,
+            layers_to_transform=list(cfg.layers) if cfg.layers is not None else None,
         )
 
 

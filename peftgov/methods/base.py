@@ -83,6 +83,14 @@ def unmatched_targets(targets: list[str], module_names: list[str]) -> list[str]:
     ]
 
 
+def layer_problem(layers: list[int], config: Any) -> str | None:
+    """Why a method's ``layers`` (block indices) do not fit this backbone, or ``None``."""
+    depth = getattr(config, "num_hidden_layers", None)
+    if depth is not None and max(layers) >= depth:
+        return f"block {max(layers)} does not exist: the backbone has blocks 0-{depth - 1}"
+    return None
+
+
 def set_trainable(model: nn.Module, names: list[str]) -> None:
     """Unfreeze every parameter inside the named submodules (dotted names, suffix match)."""
     for mod_name, module in model.named_modules():

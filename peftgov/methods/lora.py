@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..config import MethodConfig, _require
-from .base import PeftMethod, unmatched_targets
+from .base import PeftMethod, layer_problem, unmatched_targets
 from .registry import register
 
 
@@ -24,8 +24,17 @@ class LoraOptions(MethodConfig):
     use_dora: bool = False
     """Weight-decomposed LoRA (DoRA): magnitude and direction trained separately."""
     bias: str = "none"
+    layers: list[int] | None = None
+    """Adapt only these transformer blocks (0 = the bottom one; peft's ``layers_to_transform``);
+    ``None`` = every block. Top blocks only leave a frozen prefix that
+    ``train.reuse_frozen_prefix`` computes once per example."""
 
     def __post_init__(self) -> None:
+        _require(
+            self.layers is None or (bool(self.layers) and min(self.layers) >= 0),
+            "layers",
+            "must be null or a non-empty list of block indices >= 0",
+        )
         _require(self.r > 0, "r", "must be positive")
         _require(self.alpha > 0, "alpha", "must be positive")
         _require(0 <= self.dropout < 1, "dropout", "must be in [0, 1)")
@@ -49,12 +58,20 @@ class Lora(PeftMethod):
             target_modules=cfg.target_modules,
             use_dora=cfg.use_dora,
             bias=cfg.bias,
+            layers_to_transform=cfg.layers,
         )
 
     def mixes_in_batch(self, cfg):
         return not cfg.use_dora  # peft refuses adapter_names= with DoRA
 
     def backbone_problems(self, cfg, config, module_names):
+        if cfg.layers is not None:
+            problem = layer_problem(cfg.layers, config)
+            if problem:
+                return [("layers", problem)]
+            if isinstance(cfg.target_modules, str) and cfg.target_modules != "all-linear":
+                return [("layers", "needs target_modules as a list of names, all-linear or null "
+                         "(peft ignores layers with a regex)")]
         if isinstance(cfg.target_modules, list):
             missing = unmatched_targets(cfg.target_modules, module_names)
             if missing:
