@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 import torch
-from conftest import LABELS, WORDS, toy_rows, write_jsonl
+from conftest import LABELS, WORDS, toy_rows
 from safetensors.torch import load_file
 
 import peftgov
