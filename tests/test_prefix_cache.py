@@ -41,7 +41,11 @@ def _run(make_recipe, folder, method, **train_options):
 
     modeling_bert.BertLayer.forward = counting
     try:
-        recipe = make_recipe(folder, method=method, train={"epochs": 2, **train_options})
+        # cache_test_before off: each run evaluates its own test set (counted rows)
+        recipe = make_recipe(
+            folder, method=method,
+            train={"epochs": 2, "cache_test_before": False, **train_options},
+        )
         return train(recipe), sum(counted)
     finally:
         modeling_bert.BertLayer.forward = plain_forward
@@ -141,7 +145,8 @@ def test_adapter_layers_adapt_only_those_blocks(tiny_bert_dir):
         model, AdapterOptions(variant="houlsby", layers=[1]), head=["classifier"],
         peft_task_type="SEQ_CLS",
     )
-    adapted = {n.split(".bottleneck_")[0] for n, _ in model.named_parameters() if "bottleneck_" in n}
+    names = [n for n, _ in model.named_parameters() if "bottleneck_" in n]
+    adapted = {n.split(".bottleneck_")[0] for n in names}
     assert adapted == {
         "base_model.model.bert.encoder.layer.1.attention.output.dense",
         "base_model.model.bert.encoder.layer.1.output.dense",
