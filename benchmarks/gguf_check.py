@@ -1,8 +1,11 @@
 """Read a peftgov export --gguf folder back with transformers (safetensors and model.gguf) and
 compare: tokenizer ids, logits, greedy replies. Usage: python benchmarks/gguf_check.py OUT"""
-import time, torch
-from transformers import AutoModelForCausalLM, AutoTokenizer
 import sys
+import time
+
+import torch
+from transformers import AutoModelForCausalLM, AutoTokenizer
+
 d = sys.argv[1] if len(sys.argv) > 1 else "/tmp/gguf_demo/merged"
 t = time.time()
 a = AutoModelForCausalLM.from_pretrained(d).eval()

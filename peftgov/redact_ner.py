@@ -18,6 +18,7 @@ in batches, on the CPU or the run's device.
 from __future__ import annotations
 
 from collections import Counter
+
 import torch
 
 from .errors import ArtifactError
