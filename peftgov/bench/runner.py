@@ -344,7 +344,7 @@ def write_suite_report(suite: Suite) -> Path:
     suite.runs_dir.mkdir(parents=True, exist_ok=True)
     try:
         runner = Runner(suite)
-        pending = [r.id for r in full_plan(suite) if runner.state(r) != "finished"]
+        pending = [r.id for r in full_plan(suite) if runner.state(r) not in ("finished", "failed")]
     except Exception:  # the report stands on the result files alone
         pending = []
     return write_report(suite.runs_dir, suite=suite.name, notes=suite.notes, pending=pending,
