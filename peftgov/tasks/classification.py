@@ -172,6 +172,10 @@ class Classification(Task):
         rows = read_rows(spec, recipe.data.format, recipe.data.columns,
                          self.text_keys(recipe.task))
         rows = self._clean(rows, spec, recipe.task, skip, counts)
+        return self._encode_file(rows, spec, recipe, tokenizer, state, counts)
+
+    def _encode_file(self, rows, spec, recipe, tokenizer, state, counts) -> Dataset:
+        """One checked file's rows as a dataset (subclasses encode them their own way)."""
         return self._encode(rows, spec, recipe, tokenizer, state["labels"], counts)
 
     # ------------------------------------------------------------------ model

@@ -344,14 +344,7 @@ class LmClassification(Classification):
                          "before every prompt")
         return Prepared.from_splits(datasets, state, counts, notes)
 
-    def prepare_file(self, spec, recipe, tokenizer, state) -> Dataset:
-        from ..data import read_rows
-
-        counts: dict[str, int] = {}
-        skip = recipe.data.on_bad_row == "skip"
-        rows = read_rows(spec, recipe.data.format, recipe.data.columns,
-                         self.text_keys(recipe.task))
-        rows = self._clean(rows, spec, recipe.task, skip, counts)
+    def _encode_file(self, rows, spec, recipe, tokenizer, state, counts) -> Dataset:
         return self._encode_rows(rows, spec, recipe, tokenizer, state, counts)
 
     # ------------------------------------------------------------------ model
