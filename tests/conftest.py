@@ -156,6 +156,25 @@ def tiny_bert_dir(tmp_path_factory) -> Path:
     return out
 
 
+def save_tiny_llama(out: Path, tok, max_positions: int = 128) -> Path:
+    """Save a tiny random ``LlamaForCausalLM`` (tied embeddings, like SmolLM2) sized to ``tok``,
+    plus ``tok`` itself, into ``out``."""
+    from transformers import LlamaConfig, LlamaForCausalLM
+
+    torch.manual_seed(0)
+    config = LlamaConfig(
+        vocab_size=len(tok), hidden_size=32, intermediate_size=64, num_hidden_layers=2,
+        num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=max_positions,
+        # Wider than Llama's 0.02: with tied, frozen embeddings the logits' scale is set by
+        # their norm, and LoRA alone could not make the toy replies confident.
+        initializer_range=0.2, tie_word_embeddings=True, pad_token_id=tok.pad_token_id,
+        bos_token_id=tok.bos_token_id, eos_token_id=tok.eos_token_id,
+    )
+    LlamaForCausalLM(config).save_pretrained(out)
+    tok.save_pretrained(out)
+    return out
+
+
 @pytest.fixture(scope="session")
 def toy_data(tmp_path_factory) -> dict[str, Path]:
     """60 train / 15 validation / 15 test rows, 3 balanced labels, as jsonl."""
