@@ -132,8 +132,8 @@ class ChoiceCollator:
     (instruction + demonstrations) goes once in ``prefix_ids`` when every row of the batch
     has the same one (evaluation); otherwise each row carries its own in front."""
 
-    def __init__(self, pad_id: int) -> None:
-        self.pad = pad_id
+    def __init__(self, pad_id: int, pad_to_multiple_of: int | None = None) -> None:
+        self.pad, self.multiple = pad_id, pad_to_multiple_of or 1
 
     def __call__(self, features: list[dict[str, Any]]) -> dict[str, torch.Tensor]:
         choices = features[0]["choices"]
@@ -152,7 +152,7 @@ class ChoiceCollator:
                 pos += range(n, n + len(choice))
                 seg += [j] * len(choice)
             rows.append(ids), positions.append(pos), segments.append(seg), score_pos.append(at)
-        width = max(len(r) for r in rows)
+        width = -(-max(len(r) for r in rows) // self.multiple) * self.multiple
         real = torch.tensor([[1] * len(r) + [0] * (width - len(r)) for r in rows], dtype=torch.bool)
         seg = torch.tensor([s + [-1] * (width - len(s)) for s in segments])
         causal = torch.ones(width, width, dtype=torch.bool).tril()
@@ -363,9 +363,11 @@ class LmClassification(Classification):
     def head_modules(self, model):
         return []  # the LM head is the backbone's own
 
-    def collator(self, tokenizer):
+    def collator(self, tokenizer, pad_to_multiple_of=None):
         pad = tokenizer.pad_token_id
-        return ChoiceCollator(pad if pad is not None else (tokenizer.eos_token_id or 0))
+        return ChoiceCollator(
+            pad if pad is not None else (tokenizer.eos_token_id or 0), pad_to_multiple_of
+        )
 
     def tokens_in(self, batch):
         return int(batch["real_tokens"].sum())
