@@ -108,10 +108,15 @@ class Conversation:
 
 
 def ensure_chat_template(tokenizer: Any) -> str:
-    """Give a tokenizer without a chat template :data:`FALLBACK_TEMPLATE`; say which is used."""
+    """Give a tokenizer without a chat template :data:`FALLBACK_TEMPLATE`; say which is used.
+    A backbone whose tokenizer starts every text with its BOS token (Gemma, Llama) was trained
+    that way, so its fallback rendering starts with it too, as the models' own templates do
+    (conversations are tokenised without special tokens added)."""
     if getattr(tokenizer, "chat_template", None):
         return "backbone"
-    tokenizer.chat_template = FALLBACK_TEMPLATE
+    bos = tokenizer.bos_token_id
+    adds_bos = bos is not None and list(tokenizer("x")["input_ids"][:1]) == [bos]
+    tokenizer.chat_template = ("{{ bos_token }}" if adds_bos else "") + FALLBACK_TEMPLATE
     return "fallback"
 
 
