@@ -35,6 +35,7 @@ Data reading, labels and metrics are the classification task's (accuracy, macro-
 
 from __future__ import annotations
 
+import copy
 import random
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -179,6 +180,23 @@ class ChoiceCollator:
         }
 
 
+_LAST_PREFIX: list[Any] = [None, None]  # [key, key/value cache]: one prefix, the last one
+
+
+def _prefix_cache(model: torch.nn.Module, prefix: torch.Tensor) -> Any:
+    """The key/value cache of ``prefix`` (1-D ids), computed once for every batch of an
+    evaluation: reused while the model, its mode and its weights are the same (every in-place
+    update, as an optimizer step, bumps a parameter's version counter)."""
+    if model.training or torch.is_grad_enabled():  # training: dropout, gradients
+        return model(input_ids=prefix[None], use_cache=True).past_key_values
+    weights = tuple(q._version for q in model.parameters())
+    key = (id(model), weights, prefix.device, tuple(prefix.tolist()))
+    if _LAST_PREFIX[0] != key:
+        _LAST_PREFIX[:] = [None, None]  # free the old cache before computing the new one
+        _LAST_PREFIX[:] = [key, model(input_ids=prefix[None], use_cache=True).past_key_values]
+    return _LAST_PREFIX[1]
+
+
 def verbalizer_scores(model: torch.nn.Module, batch: dict[str, torch.Tensor]) -> torch.Tensor:
     """(batch, labels): each verbaliser's token log-probs after the prompt, weighted by
     ``score_weight`` (1: their sum; 1 / length: their mean) and summed. A shared prefix runs
@@ -187,7 +205,7 @@ def verbalizer_scores(model: torch.nn.Module, batch: dict[str, torch.Tensor]) ->
     n, p = batch["prefix_ids"].shape
     mask, extra = batch["attention_mask"], {}
     if p:
-        cache = model(input_ids=batch["prefix_ids"][:1], use_cache=True).past_key_values
+        cache = copy.deepcopy(_prefix_cache(model, batch["prefix_ids"][0]))
         cache.batch_repeat_interleave(n)
         mask = torch.cat([mask.new_ones(*mask.shape[:3], p), mask], dim=-1)
         extra = {"past_key_values": cache, "use_cache": True}
