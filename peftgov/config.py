@@ -151,6 +151,15 @@ class TrainConfig:
     """Compute the output of the frozen bottom blocks (those below the first trainable one, and
     the embeddings) once per example and train the top blocks on it (:mod:`peftgov.prefix_cache`;
     BERT-like encoders). The prefix then runs without dropout: the one difference."""
+    compile: bool = False
+    """Compile the model with ``torch.compile`` (inductor backend, regional as Accelerate does
+    it: each repeated transformer block is compiled once and its copies reuse the code). The
+    first steps of each new batch shape pay the compilation; set ``pad_to_multiple_of`` so that
+    shapes repeat. Measured in the README before you turn it on: it does not pay everywhere.
+    (``accelerate launch --dynamo_backend`` compiles the whole model instead.)"""
+    pad_to_multiple_of: int | None = None
+    """Pad every batch (training and evaluation) to a multiple of this many tokens: fewer
+    distinct shapes for a compiled model, at the price of some padding."""
     prefix_cache_mb: int = 2048
     """``reuse_frozen_prefix``: host memory for the cached states; the rest goes to a file under
     the cache folder (``PEFTGOV_CACHE``), unlinked at once, gone with the process."""
@@ -185,6 +194,11 @@ class TrainConfig:
             "needs train.target_metric",
         )
         _require(self.log_every > 0, "log_every", "must be positive")
+        _require(
+            self.pad_to_multiple_of is None or self.pad_to_multiple_of > 0,
+            "pad_to_multiple_of",
+            "must be positive",
+        )
         _require(self.prefix_cache_mb >= 0, "prefix_cache_mb", "must be >= 0 (0: all on disk)")
 
 

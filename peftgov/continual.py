@@ -478,23 +478,9 @@ def _metrics(recipe: Recipe, metric: str, records: list[dict], R: list[list[floa
     }
 
 
-def stage_dir(run_dir: str | Path, stage: int | None = None) -> Path:
-    """The stage run directory that predicts for ``stage``: with ``per_task``, that stage's own
-    (the task id routes); with a shared strategy, the last stage's (it knows every label)."""
-    run_dir = Path(run_dir)
-    metrics = artifacts.read_json(run_dir / artifacts.METRICS)
-    stages = metrics["continual"]["stages"]
-    if metrics["continual"]["strategy"] in SHARED or stage is None:
-        if metrics["continual"]["strategy"] not in SHARED and stage is None:
-            raise PeftgovError(f"{run_dir}: a per_task run predicts per stage: give the stage")
-        return Path(stages[-1]["run_dir"])
-    if not 0 <= stage < len(stages):
-        raise PeftgovError(f"{run_dir}: no stage {stage} (it has {len(stages)})")
-    return Path(stages[stage]["run_dir"])
-
-
 def predict(run_dir: str | Path, texts: list[str], stage: int | None = None) -> list[dict]:
-    """Predict with a finished continual run, routed to ``stage``'s model (:func:`stage_dir`)."""
-    from .runs import predict_run
+    """Predict with a finished continual run, routed to ``stage``'s model
+    (:func:`peftgov.runs.stage_dir`)."""
+    from .runs import predict_run, stage_dir
 
     return predict_run(stage_dir(run_dir, stage), texts)

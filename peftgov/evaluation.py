@@ -67,7 +67,9 @@ def private_generator(seed: int = 0) -> torch.Generator:
     return torch.Generator().manual_seed(seed)
 
 
-def make_loader(dataset, task: Task, tokenizer, *, batch_size: int) -> DataLoader:
+def make_loader(
+    dataset, task: Task, tokenizer, *, batch_size: int, pad_to_multiple_of: int | None = None
+) -> DataLoader:
     """Evaluation batches of similar lengths, longest first: far less padding than file order
     (and the memory peak comes at once). Every metric is order-free: predictions and
     references travel together."""
@@ -76,6 +78,6 @@ def make_loader(dataset, task: Task, tokenizer, *, batch_size: int) -> DataLoade
         dataset,
         batch_size=batch_size,
         sampler=sorted(range(len(lengths)), key=lambda i: -lengths[i]),
-        collate_fn=task.collator(tokenizer),
+        collate_fn=task.collator(tokenizer, pad_to_multiple_of),
         generator=private_generator(),
     )

@@ -367,6 +367,10 @@ def build(recipe: Recipe, *, progress: bool, memory: PhasePeaks | None = None) -
     model = method.apply(
         model, recipe.method, head=task.head_modules(model), peft_task_type=task.peft_task_type
     )
+    if tc.compile:  # regional and in place (nn.Module.compile): names and state dicts unchanged
+        from accelerate.utils import compile_regions_deepspeed as compile_regions_in_place
+
+        compile_regions_in_place(model, backend="inductor")
     for p in model.parameters():  # trainable weights stay fp32 whatever the autocast dtype
         if p.requires_grad and p.dtype != torch.float32:
             p.data = p.data.float()
@@ -383,12 +387,13 @@ def build(recipe: Recipe, *, progress: bool, memory: PhasePeaks | None = None) -
     train_dl = DataLoader(
         prepared.train,
         batch_sampler=sampler,
-        collate_fn=task.collator(tokenizer),
+        collate_fn=task.collator(tokenizer, tc.pad_to_multiple_of),
         generator=private_generator(tc.seed),
     )
-    val_dl = make_loader(prepared.validation, task, tokenizer, batch_size=tc.eval_batch_size)
+    shape = dict(batch_size=tc.eval_batch_size, pad_to_multiple_of=tc.pad_to_multiple_of)
+    val_dl = make_loader(prepared.validation, task, tokenizer, **shape)
     test_dl = (
-        make_loader(prepared.test, task, tokenizer, batch_size=tc.eval_batch_size)
+        make_loader(prepared.test, task, tokenizer, **shape)
         if prepared.test is not None
         else None
     )

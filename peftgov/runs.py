@@ -29,10 +29,34 @@ class LoadedRun:
     state: dict[str, Any]
 
 
+def stage_dir(run_dir: str | Path, stage: int | None = None) -> Path:
+    """The stage folder of a finished continual run that predicts for ``stage``: with
+    ``per_task``, that stage's own (the task id routes); with a shared strategy, the last
+    stage's (it knows every label)."""
+    run_dir = Path(run_dir)
+    record = artifacts.read_json(run_dir / artifacts.METRICS)["continual"]
+    names = [s["name"] for s in record["stages"]]
+    if stage is None:
+        if record["strategy"] == "per_task":
+            raise ArtifactError(
+                f"{run_dir}: a per_task continual run has one model per stage: give the stage "
+                f"(its folder, e.g. {run_dir / names[-1]})"
+            )
+        return run_dir / names[-1]
+    if not 0 <= stage < len(names):
+        raise ArtifactError(f"{run_dir}: no stage {stage} (it has {len(names)})")
+    return run_dir / (names[stage] if record["strategy"] == "per_task" else names[-1])
+
+
 def load_run(run_dir: str | Path) -> LoadedRun:
-    """Backbone from the saved recipe + the method's artifact, in eval mode."""
+    """Backbone from the saved recipe + the method's artifact, in eval mode. A continual run's
+    folder loads the stage that knows every label (:func:`stage_dir`)."""
     run_dir = Path(run_dir)
     artifacts.check_finished(run_dir)
+    if not (run_dir / artifacts.TASK_STATE).is_file() and "continual" in artifacts.read_json(
+        run_dir / artifacts.METRICS
+    ):
+        return load_run(stage_dir(run_dir))
     provenance.check_artifact(run_dir)
     recipe = load_recipe(run_dir / artifacts.RECIPE)
     state = artifacts.read_json(run_dir / artifacts.TASK_STATE)

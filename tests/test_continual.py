@@ -221,6 +221,23 @@ def test_per_task_routes_to_the_stage_model(naive_and_per_task):
         continual.predict(run_dir, texts)
 
 
+def test_predict_and_eval_on_the_continual_folder_use_the_last_stage(naive_and_per_task, capsys):
+    """`peftgov predict RUN` on a shared strategy's top folder is its last stage (every label
+    seen); on a per_task run it is a one-line error naming a stage folder."""
+    from peftgov.cli import main
+    from peftgov.runs import predict_run
+
+    texts = ["pipe leak water", "road pothole street"]
+    naive = naive_and_per_task["naive"].run_dir
+    assert predict_run(naive, texts) == predict_run(naive / "stage1", texts)
+    assert main(["predict", str(naive), "--text", texts[1]]) == 0
+    assert json.loads(capsys.readouterr().out.splitlines()[-1])["label"] in TASK_A + TASK_B
+    per_task = naive_and_per_task["per_task"].run_dir
+    assert main(["predict", str(per_task), "--text", texts[0]]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "give the stage" in err and str(per_task / "stage1") in err and "Traceback" not in err
+
+
 def test_l2_penalty_holds_the_shared_weights(tiny_bert_dir, four_labels, tmp_path,
                                             naive_and_per_task):
     """The loop's penalty hook: a strong L2 pull keeps stage 1's LoRA weights at stage 0's,

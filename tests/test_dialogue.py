@@ -205,6 +205,30 @@ def test_offsets_and_pieces_agree_and_fallback_template():
     assert text.startswith("### User:\nwhere do i pay tax ?\n\n### Assistant:\nplease")
 
 
+def test_fallback_template_starts_with_bos_when_the_tokenizer_adds_one():
+    """Gemma's tokenizer puts <bos> before every text and has no chat template in the base
+    model's GGUF: the fallback rendering starts with exactly one <bos>, unlabelled; a tokenizer
+    that adds none (the one above) gets none."""
+    from tokenizers import processors
+
+    tok = make_tokenizer(template=None)
+    bos = tok.bos_token_id
+    tok.backend_tokenizer.post_processor = processors.TemplateProcessing(
+        single="<|im_start|> $A", special_tokens=[("<|im_start|>", bos)]
+    )
+    assert tok("tax")["input_ids"][0] == bos  # the premise: it adds a BOS
+    assert ensure_chat_template(tok) == "fallback"
+    messages = [{"role": "user", "content": "where do i pay tax ?"},
+                {"role": "assistant", "content": answer("tax")}]
+    for use_offsets in (True, False):
+        ids, labels, _ = encode_conversation(tok, messages, use_offsets=use_offsets)
+        assert ids[0] == bos and ids.count(bos) == 1 and labels[0] == -100
+        assert labelled(ids, labels) == content_ids(tok, answer("tax")) + [tok.eos_token_id]
+    plain = make_tokenizer(template=None)
+    ensure_chat_template(plain)
+    assert bos not in encode_conversation(plain, messages)[0]
+
+
 def prepare(tok, tmp_path, rows=None, val_rows=None, **task):
     data = {"train": write_jsonl(tmp_path / "train.jsonl", rows or dialogue_rows(12, 1)),
             "validation": write_jsonl(tmp_path / "val.jsonl", val_rows or dialogue_rows(4, 2))}

@@ -112,6 +112,45 @@ def test_scores_equal_a_hand_computation_from_full_forwards(llama_dir, toy_data,
     assert float(out["loss"]) == pytest.approx(float(loss), abs=1e-5)
 
 
+def test_shared_prefix_runs_once_per_evaluation_and_again_after_a_weight_update(
+        llama_dir, toy_data, tmp_path):
+    """The demonstrations' key/value cache is computed once for all the batches of an
+    evaluation, and again once a weight changes in place (an optimizer step) or while
+    training (dropout, gradients); the scores equal a fresh computation each time."""
+    from peftgov.tasks import lm_classification as lmc
+
+    recipe, tok, prep = prepared(llama_dir, toy_data, tmp_path, demonstrations=1)
+    task, model = get_task("lm_classification"), tiny_model(llama_dir, recipe)
+    batches = [task.collator(tok)([prep.test[i] for i in range(a, a + 6)]) for a in (0, 6)]
+    width = batches[0]["prefix_ids"].shape[1]
+    assert width and batches[1]["prefix_ids"].shape[1] == width  # the premise: one prefix
+    prefix_runs = []
+    model.register_forward_pre_hook(
+        lambda m, args, kw: prefix_runs.append(1) if kw["input_ids"].shape[1] == width else None,
+        with_kwargs=True,
+    )
+
+    def fresh(batch):
+        lmc._LAST_PREFIX[:] = [None, None]
+        return lmc.verbalizer_scores(model, batch)
+
+    with torch.inference_mode():
+        cached = [lmc.verbalizer_scores(model, b) for b in batches]
+        assert len(prefix_runs) == 1
+        for b, c in zip(batches, cached):
+            torch.testing.assert_close(c, fresh(b), atol=0, rtol=0)
+    prefix_runs.clear()
+    with torch.no_grad():
+        lmc.verbalizer_scores(model, batches[0])
+        next(model.parameters()).add_(0.5)  # in place, as an optimizer step
+        moved = lmc.verbalizer_scores(model, batches[0])
+    assert len(prefix_runs) == 1 and not torch.allclose(moved, cached[0])  # only after it
+    model.train()
+    lmc.verbalizer_scores(model, batches[0])
+    lmc.verbalizer_scores(model, batches[0])
+    assert len(prefix_runs) == 3
+
+
 def test_prompt_is_the_instruction_then_the_template_with_the_text(llama_dir, toy_data, tmp_path):
     _, tok, prep = prepared(llama_dir, toy_data, tmp_path, instruction="help : ")
     text = toy_rows(15, seed=3)  # the test file's rows, in order

@@ -225,6 +225,8 @@ def test_accumulated_micro_batches_give_the_same_update_as_one_batch(make_recipe
                    "group_by_length": False, "lr": 1e-2},
         )
         model = train(recipe).model
+        blocks = [m for m in model.modules() if getattr(m, "_compiled_call_impl", None)]
+        assert bool(blocks) == train_opts.get("compile", False)  # compiled in place, or not
         return {n: p.detach().clone() for n, p in model.named_parameters() if p.requires_grad}
 
     whole, halves, quarters = trained(8), trained(4), trained(2)
@@ -233,6 +235,43 @@ def test_accumulated_micro_batches_give_the_same_update_as_one_batch(make_recipe
     for other in (halves, quarters):
         for name in whole:
             torch.testing.assert_close(other[name], whole[name], rtol=0, atol=1e-5, msg=name)
+
+
+def test_padding_to_a_multiple_and_compiling_change_nothing_but_the_shapes(make_recipe, tmp_path):
+    """``train.pad_to_multiple_of`` pads every batch to a multiple of its value (the padding is
+    masked out) and ``train.compile`` runs the same model through torch.compile: the trained
+    weights must agree with the plain eager run's to float rounding."""
+    import torch
+
+    from peftgov.evaluation import make_loader
+    from peftgov.loop import build
+
+    s = build(peftgov.load_recipe(make_recipe(tmp_path / "b", train__pad_to_multiple_of=16)),
+              progress=False)
+    plain_widths = {b["input_ids"].shape[1]
+                    for b in make_loader(s.prepared.validation, s.task, s.tokenizer, batch_size=4)}
+    assert any(w % 16 for w in plain_widths)  # the premise: unpadded batches of other lengths
+    for loader in (s.train_dl, s.val_dl, s.test_dl):
+        assert {b["input_ids"].shape[1] % 16 for b in loader} == {0}
+
+    def trained(name, **train_opts):
+        recipe = make_recipe(
+            tmp_path / name,
+            method={"name": "lora", "r": 4, "dropout": 0.0},  # deterministic: no dropout
+            train={"max_steps": 5, "batch_size": 8, "lr": 1e-2, **train_opts},
+        )
+        model = train(recipe).model
+        blocks = [m for m in model.modules() if getattr(m, "_compiled_call_impl", None)]
+        assert bool(blocks) == train_opts.get("compile", False)  # compiled in place, or not
+        return {n: p.detach().clone() for n, p in model.named_parameters() if p.requires_grad}
+
+    plain = trained("plain")
+    padded = trained("padded", pad_to_multiple_of=16)
+    compiled = trained("compiled", pad_to_multiple_of=16, compile=True)
+    assert any(plain[n].abs().max() > 0 for n in plain if "lora_B" in n)  # it trained
+    for other in (padded, compiled):
+        for name in plain:
+            torch.testing.assert_close(other[name], plain[name], rtol=0, atol=1e-5, msg=name)
 
 
 @pytest.mark.parametrize("method", [{"name": "full"}, {"name": "lora", "r": 4}])

@@ -82,7 +82,9 @@ class Task:
         names = {n.split(".")[-1] for n, _ in model.named_modules()}
         return [h for h in ("classifier", "score") if h in names]
 
-    def collator(self, tokenizer: Any) -> Any:
+    def collator(self, tokenizer: Any, pad_to_multiple_of: int | None = None) -> Any:
+        """Batches of the prepared rows, padded to their longest (rounded up to a multiple of
+        ``pad_to_multiple_of`` when given: fewer distinct shapes for a compiled model)."""
         raise NotImplementedError
 
     def loss(self, model: nn.Module, batch: dict[str, torch.Tensor]) -> torch.Tensor:

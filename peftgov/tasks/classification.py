@@ -192,10 +192,10 @@ class Classification(Task):
             model.config.pad_token_id = model.config.eos_token_id
         return model
 
-    def collator(self, tokenizer):
+    def collator(self, tokenizer, pad_to_multiple_of=None):
         from transformers import DataCollatorWithPadding
 
-        return DataCollatorWithPadding(tokenizer)
+        return DataCollatorWithPadding(tokenizer, pad_to_multiple_of=pad_to_multiple_of)
 
     # ------------------------------------------------------------------ eval
     def eval_step(self, model, batch):

@@ -108,10 +108,15 @@ class Conversation:
 
 
 def ensure_chat_template(tokenizer: Any) -> str:
-    """Give a tokenizer without a chat template :data:`FALLBACK_TEMPLATE`; say which is used."""
+    """Give a tokenizer without a chat template :data:`FALLBACK_TEMPLATE`; say which is used.
+    A backbone whose tokenizer starts every text with its BOS token (Gemma, Llama) was trained
+    that way, so its fallback rendering starts with it too, as the models' own templates do
+    (conversations are tokenised without special tokens added)."""
     if getattr(tokenizer, "chat_template", None):
         return "backbone"
-    tokenizer.chat_template = FALLBACK_TEMPLATE
+    bos = tokenizer.bos_token_id
+    adds_bos = bos is not None and list(tokenizer("x")["input_ids"][:1]) == [bos]
+    tokenizer.chat_template = ("{{ bos_token }}" if adds_bos else "") + FALLBACK_TEMPLATE
     return "fallback"
 
 
@@ -231,11 +236,11 @@ class DialogueCollator:
     continues the last example's positions: right padding is never attended by real tokens
     of a causal LM."""
 
-    def __init__(self, pad_token_id: int) -> None:
-        self.pad = pad_token_id
+    def __init__(self, pad_token_id: int, pad_to_multiple_of: int | None = None) -> None:
+        self.pad, self.multiple = pad_token_id, pad_to_multiple_of or 1
 
     def __call__(self, features: list[dict[str, Any]]) -> dict[str, torch.Tensor]:
-        width = max(len(f["input_ids"]) for f in features)
+        width = -(-max(len(f["input_ids"]) for f in features) // self.multiple) * self.multiple
         packed = "position_ids" in features[0]
         out: dict[str, list] = {"input_ids": [], "labels": []}
         out["position_ids" if packed else "attention_mask"] = []
@@ -429,11 +434,11 @@ class Dialogue(Task):
         # No new head: the LM head is the backbone's own (tied to the embeddings in SmolLM2).
         return []
 
-    def collator(self, tokenizer):
+    def collator(self, tokenizer, pad_to_multiple_of=None):
         pad = tokenizer.pad_token_id
         if pad is None:
             pad = tokenizer.eos_token_id if tokenizer.eos_token_id is not None else 0
-        return DialogueCollator(pad)
+        return DialogueCollator(pad, pad_to_multiple_of)
 
     def tokens_in(self, batch):
         if "attention_mask" in batch:

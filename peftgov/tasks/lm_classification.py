@@ -35,6 +35,7 @@ Data reading, labels and metrics are the classification task's (accuracy, macro-
 
 from __future__ import annotations
 
+import copy
 import random
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -132,8 +133,8 @@ class ChoiceCollator:
     (instruction + demonstrations) goes once in ``prefix_ids`` when every row of the batch
     has the same one (evaluation); otherwise each row carries its own in front."""
 
-    def __init__(self, pad_id: int) -> None:
-        self.pad = pad_id
+    def __init__(self, pad_id: int, pad_to_multiple_of: int | None = None) -> None:
+        self.pad, self.multiple = pad_id, pad_to_multiple_of or 1
 
     def __call__(self, features: list[dict[str, Any]]) -> dict[str, torch.Tensor]:
         choices = features[0]["choices"]
@@ -152,7 +153,7 @@ class ChoiceCollator:
                 pos += range(n, n + len(choice))
                 seg += [j] * len(choice)
             rows.append(ids), positions.append(pos), segments.append(seg), score_pos.append(at)
-        width = max(len(r) for r in rows)
+        width = -(-max(len(r) for r in rows) // self.multiple) * self.multiple
         real = torch.tensor([[1] * len(r) + [0] * (width - len(r)) for r in rows], dtype=torch.bool)
         seg = torch.tensor([s + [-1] * (width - len(s)) for s in segments])
         causal = torch.ones(width, width, dtype=torch.bool).tril()
@@ -179,6 +180,23 @@ class ChoiceCollator:
         }
 
 
+_LAST_PREFIX: list[Any] = [None, None]  # [key, key/value cache]: one prefix, the last one
+
+
+def _prefix_cache(model: torch.nn.Module, prefix: torch.Tensor) -> Any:
+    """The key/value cache of ``prefix`` (1-D ids), computed once for every batch of an
+    evaluation: reused while the model, its mode and its weights are the same (every in-place
+    update, as an optimizer step, bumps a parameter's version counter)."""
+    if model.training or torch.is_grad_enabled():  # training: dropout, gradients
+        return model(input_ids=prefix[None], use_cache=True).past_key_values
+    weights = tuple(q._version for q in model.parameters())
+    key = (id(model), weights, prefix.device, tuple(prefix.tolist()))
+    if _LAST_PREFIX[0] != key:
+        _LAST_PREFIX[:] = [None, None]  # free the old cache before computing the new one
+        _LAST_PREFIX[:] = [key, model(input_ids=prefix[None], use_cache=True).past_key_values]
+    return _LAST_PREFIX[1]
+
+
 def verbalizer_scores(model: torch.nn.Module, batch: dict[str, torch.Tensor]) -> torch.Tensor:
     """(batch, labels): each verbaliser's token log-probs after the prompt, weighted by
     ``score_weight`` (1: their sum; 1 / length: their mean) and summed. A shared prefix runs
@@ -187,7 +205,7 @@ def verbalizer_scores(model: torch.nn.Module, batch: dict[str, torch.Tensor]) ->
     n, p = batch["prefix_ids"].shape
     mask, extra = batch["attention_mask"], {}
     if p:
-        cache = model(input_ids=batch["prefix_ids"][:1], use_cache=True).past_key_values
+        cache = copy.deepcopy(_prefix_cache(model, batch["prefix_ids"][0]))
         cache.batch_repeat_interleave(n)
         mask = torch.cat([mask.new_ones(*mask.shape[:3], p), mask], dim=-1)
         extra = {"past_key_values": cache, "use_cache": True}
@@ -363,9 +381,11 @@ class LmClassification(Classification):
     def head_modules(self, model):
         return []  # the LM head is the backbone's own
 
-    def collator(self, tokenizer):
+    def collator(self, tokenizer, pad_to_multiple_of=None):
         pad = tokenizer.pad_token_id
-        return ChoiceCollator(pad if pad is not None else (tokenizer.eos_token_id or 0))
+        return ChoiceCollator(
+            pad if pad is not None else (tokenizer.eos_token_id or 0), pad_to_multiple_of
+        )
 
     def tokens_in(self, batch):
         return int(batch["real_tokens"].sum())

@@ -455,10 +455,12 @@ class Ner(Task):
             **label_head_kwargs(state["labels"]),
         )
 
-    def collator(self, tokenizer):
+    def collator(self, tokenizer, pad_to_multiple_of=None):
         from transformers import DataCollatorForTokenClassification
 
-        return DataCollatorForTokenClassification(tokenizer, label_pad_token_id=IGNORE)
+        return DataCollatorForTokenClassification(
+            tokenizer, label_pad_token_id=IGNORE, pad_to_multiple_of=pad_to_multiple_of
+        )
 
     # ------------------------------------------------------------------ eval
     def eval_step(self, model, batch):
