@@ -145,10 +145,12 @@ def test_shared_prefix_runs_once_per_evaluation_and_again_after_a_weight_update(
         next(model.parameters()).add_(0.5)  # in place, as an optimizer step
         moved = lmc.verbalizer_scores(model, batches[0])
     assert len(prefix_runs) == 1 and not torch.allclose(moved, cached[0])  # only after it
-    model.train()
-    lmc.verbalizer_scores(model, batches[0])
-    lmc.verbalizer_scores(model, batches[0])
-    assert len(prefix_runs) == 3
+    model.train()  # training: the prefix carries gradients, and is never reused
+    for q in model.parameters():
+        q.requires_grad_(True)
+    lmc.verbalizer_scores(model, batches[0]).sum().backward()
+    lmc.verbalizer_scores(model, batches[0]).sum().backward()
+    assert len(prefix_runs) == 3 and next(model.parameters()).grad is not None
 
 
 def test_prompt_is_the_instruction_then_the_template_with_the_text(llama_dir, toy_data, tmp_path):

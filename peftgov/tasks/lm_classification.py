@@ -194,7 +194,7 @@ def _prefix_cache(model: torch.nn.Module, prefix: torch.Tensor) -> Any:
     if _LAST_PREFIX[0] != key:
         _LAST_PREFIX[:] = [None, None]  # free the old cache before computing the new one
         _LAST_PREFIX[:] = [key, model(input_ids=prefix[None], use_cache=True).past_key_values]
-    return _LAST_PREFIX[1]
+    return copy.deepcopy(_LAST_PREFIX[1])  # the caller grows its copy in place
 
 
 def verbalizer_scores(model: torch.nn.Module, batch: dict[str, torch.Tensor]) -> torch.Tensor:
@@ -205,7 +205,7 @@ def verbalizer_scores(model: torch.nn.Module, batch: dict[str, torch.Tensor]) ->
     n, p = batch["prefix_ids"].shape
     mask, extra = batch["attention_mask"], {}
     if p:
-        cache = copy.deepcopy(_prefix_cache(model, batch["prefix_ids"][0]))
+        cache = _prefix_cache(model, batch["prefix_ids"][0])
         cache.batch_repeat_interleave(n)
         mask = torch.cat([mask.new_ones(*mask.shape[:3], p), mask], dim=-1)
         extra = {"past_key_values": cache, "use_cache": True}
