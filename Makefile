@@ -38,11 +38,13 @@ demo: $(STAMP)
 		--text "My pension has not been paid into my account this month, who do I call?" \
 		--text "The streetlights on Huaihai Road have been off for a week"
 
+# Two workers (pytest-xdist), a test file each at a time: module fixtures are built once.
+TEST_ARGS ?= -n 2 --dist loadfile
 test: $(STAMP)
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q $(TEST_ARGS)
 
 test-fast: $(STAMP)
-	$(BIN)/python -m pytest -q -m "not slow"
+	$(BIN)/python -m pytest -q $(TEST_ARGS) -m "not slow"
 
 # Upstream drift, seen before users see it: the newest releases the pyproject ranges allow
 # (torch stays at the locked CPU wheel), in a separate environment, then the whole suite.
