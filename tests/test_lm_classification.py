@@ -131,7 +131,7 @@ def test_shared_prefix_runs_once_per_evaluation_and_again_after_a_weight_update(
     )
 
     def fresh(batch):
-        lmc._LAST_PREFIX[:] = [None, None]
+        lmc._LAST_PREFIX[0] = None
         return lmc.verbalizer_scores(model, batch)
 
     with torch.inference_mode():

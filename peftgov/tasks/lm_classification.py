@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import copy
 import random
+import weakref
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -180,21 +181,23 @@ class ChoiceCollator:
         }
 
 
-_LAST_PREFIX: list[Any] = [None, None]  # [key, key/value cache]: one prefix, the last one
+_LAST_PREFIX: list[Any] = [None]  # (model weakref, key, key/value cache): the last prefix
 
 
 def _prefix_cache(model: torch.nn.Module, prefix: torch.Tensor) -> Any:
     """The key/value cache of ``prefix`` (1-D ids), computed once for every batch of an
-    evaluation: reused while the model, its mode and its weights are the same (every in-place
-    update, as an optimizer step, bumps a parameter's version counter)."""
+    evaluation: reused while the model (the same object), its mode and its weights are the
+    same (every in-place update, as an optimizer step, bumps a parameter's version counter).
+    The entry is replaced whole, so concurrent callers never mix two entries' parts."""
     if model.training or torch.is_grad_enabled():  # training: dropout, gradients
         return model(input_ids=prefix[None], use_cache=True).past_key_values
-    weights = tuple(q._version for q in model.parameters())
-    key = (id(model), weights, prefix.device, tuple(prefix.tolist()))
-    if _LAST_PREFIX[0] != key:
-        _LAST_PREFIX[:] = [None, None]  # free the old cache before computing the new one
-        _LAST_PREFIX[:] = [key, model(input_ids=prefix[None], use_cache=True).past_key_values]
-    return copy.deepcopy(_LAST_PREFIX[1])  # the caller grows its copy in place
+    key = (tuple(q._version for q in model.parameters()), prefix.device, tuple(prefix.tolist()))
+    entry = _LAST_PREFIX[0]
+    if entry is None or entry[0]() is not model or entry[1] != key:
+        _LAST_PREFIX[0] = None  # free the old cache before computing the new one
+        cache = model(input_ids=prefix[None], use_cache=True).past_key_values
+        entry = _LAST_PREFIX[0] = (weakref.ref(model), key, cache)
+    return copy.deepcopy(entry[2])  # the caller grows its copy in place
 
 
 def verbalizer_scores(model: torch.nn.Module, batch: dict[str, torch.Tensor]) -> torch.Tensor:
