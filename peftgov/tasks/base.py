@@ -143,3 +143,10 @@ def describe_counts(counts: dict[str, int], max_length: int) -> list[str]:
         if counts.get(key):
             notes.append(f"{counts[key]} rows skipped ({what})")
     return notes
+
+
+def padded_width(lengths: Any, multiple: int | None) -> int:
+    """The longest of ``lengths``, rounded up to a multiple of ``multiple`` (when given): the
+    width a collator pads its batch to (``train.pad_to_multiple_of``)."""
+    multiple = multiple or 1
+    return -(-max(lengths) // multiple) * multiple

@@ -48,7 +48,7 @@ from ..config import Recipe, TaskConfig, _require
 from ..data import arrange_splits, read_rows, subsample
 from ..errors import DataError, PeftgovError
 from ..metrics.generation import generation_metrics
-from .base import Prepared, Task, describe_counts
+from .base import Prepared, Task, describe_counts, padded_width
 from .registry import register
 
 ROLES = ("system", "user", "assistant")
@@ -237,10 +237,10 @@ class DialogueCollator:
     of a causal LM."""
 
     def __init__(self, pad_token_id: int, pad_to_multiple_of: int | None = None) -> None:
-        self.pad, self.multiple = pad_token_id, pad_to_multiple_of or 1
+        self.pad, self.multiple = pad_token_id, pad_to_multiple_of
 
     def __call__(self, features: list[dict[str, Any]]) -> dict[str, torch.Tensor]:
-        width = -(-max(len(f["input_ids"]) for f in features) // self.multiple) * self.multiple
+        width = padded_width((len(f["input_ids"]) for f in features), self.multiple)
         packed = "position_ids" in features[0]
         out: dict[str, list] = {"input_ids": [], "labels": []}
         out["position_ids" if packed else "attention_mask"] = []

@@ -47,7 +47,7 @@ from datasets import Dataset
 from ..config import Recipe, _require
 from ..data import Row
 from ..errors import DataError, RecipeError
-from .base import Prepared, describe_counts
+from .base import Prepared, describe_counts, padded_width
 from .classification import Classification, ClassificationOptions
 from .registry import register
 
@@ -135,7 +135,7 @@ class ChoiceCollator:
     has the same one (evaluation); otherwise each row carries its own in front."""
 
     def __init__(self, pad_id: int, pad_to_multiple_of: int | None = None) -> None:
-        self.pad, self.multiple = pad_id, pad_to_multiple_of or 1
+        self.pad, self.multiple = pad_id, pad_to_multiple_of
 
     def __call__(self, features: list[dict[str, Any]]) -> dict[str, torch.Tensor]:
         choices = features[0]["choices"]
@@ -154,7 +154,7 @@ class ChoiceCollator:
                 pos += range(n, n + len(choice))
                 seg += [j] * len(choice)
             rows.append(ids), positions.append(pos), segments.append(seg), score_pos.append(at)
-        width = -(-max(len(r) for r in rows) // self.multiple) * self.multiple
+        width = padded_width((len(r) for r in rows), self.multiple)
         real = torch.tensor([[1] * len(r) + [0] * (width - len(r)) for r in rows], dtype=torch.bool)
         seg = torch.tensor([s + [-1] * (width - len(s)) for s in segments])
         causal = torch.ones(width, width, dtype=torch.bool).tril()
