@@ -202,9 +202,15 @@ def _can_resume(recipe: Recipe, run_dir: Path) -> bool:
     try:
         import yaml
 
-        saved = yaml.safe_load(saved_file.read_text(encoding="utf-8"))  # written by us
+        saved_raw = yaml.safe_load(saved_file.read_text(encoding="utf-8"))  # written by us
     except (OSError, ValueError):
         return False
+    from .recipe import recipe_from_dict
+
+    try:  # through the parser, so an option added since then compares at its default
+        saved = recipe_from_dict(saved_raw, source=str(saved_file)).to_dict()
+    except PeftgovError:
+        saved = saved_raw
     current = recipe.to_dict()
     saved.pop("output", None)
     current.pop("output", None)

@@ -107,6 +107,29 @@ def test_resume_refuses_a_different_recipe(make_recipe, tmp_path, monkeypatch):
     assert peftgov.train(peftgov.load_recipe(raw), progress=False).metrics["steps"] == 16
 
 
+def test_resume_accepts_a_recipe_saved_before_an_option_existed(make_recipe, tmp_path, monkeypatch, capsys):
+    """An interrupted run saved by an older peftgov lacks options added since (here
+    ``train.compile`` and ``train.pad_to_multiple_of``); at their defaults it is the same recipe."""
+    real_save = checkpoint.save
+
+    def save_then_die(run_dir, **kw):
+        real_save(run_dir, **kw)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(checkpoint, "save", save_then_die)
+    raw = _recipe(make_recipe, tmp_path, "d")
+    with pytest.raises(KeyboardInterrupt):
+        peftgov.train(peftgov.load_recipe(raw), progress=False)
+    monkeypatch.setattr(checkpoint, "save", real_save)
+    saved_file = tmp_path / "d" / "recipe.yaml"
+    saved = yaml.safe_load(saved_file.read_text())
+    assert saved["train"].pop("compile") is False and saved["train"].pop("pad_to_multiple_of") is None
+    saved_file.write_text(yaml.safe_dump(saved))
+    capsys.readouterr()
+    assert peftgov.train(peftgov.load_recipe(raw), progress=False).metrics["steps"] == 16
+    assert "resuming" in "".join(capsys.readouterr())
+
+
 @pytest.mark.slow
 def test_sigkill_then_same_command_resumes(make_recipe, tmp_path):
     """The real thing: a training process killed with SIGKILL, then the same command again."""
