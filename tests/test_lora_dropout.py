@@ -1,0 +1,123 @@
+"""LoRA's fused dropout (``method.fused_dropout``): the same dropout as peft's ``nn.Dropout``
+before ``lora_A``, with exact gradients, less saved for backward, and the adapter unchanged."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+import torch.nn.functional as F
+from peft import LoraConfig, get_peft_model
+from torch import nn
+from transformers import AutoModelForSequenceClassification
+
+import peftgov
+from peftgov.methods.lora import FusedDropoutLinear, _DropoutLinear, fuse_dropout, keep_mask
+
+from conftest import TINY_BERT
+
+
+@pytest.mark.parametrize("p", [0.05, 0.1, 0.5])
+def test_the_mask_keeps_one_minus_p_and_rescales_to_the_same_mean(p):
+    x = torch.empty(400, 1000)
+    torch.manual_seed(0)
+    keep, scale = keep_mask(x, p)
+    assert keep.dtype == torch.bool and keep.shape == x.shape
+    kept = keep.float().mean().item()
+    assert abs(kept - (1 - p)) < 0.004  # 400k draws: about 8 standard deviations at p = 0.5
+    assert scale == pytest.approx(1 / (1 - p), rel=1e-4)  # p rounded to 1/65536
+    assert kept * scale == pytest.approx(1.0, abs=0.005)
+    # from the default generator: seeding repeats it, the next draw differs
+    torch.manual_seed(0)
+    assert torch.equal(keep_mask(x, p)[0], keep)
+    assert not torch.equal(keep_mask(x, p)[0], keep)
+    # every row and column sees drops (no lane of the 64-bit words is stuck)
+    assert (~keep).any(dim=0).all() and (~keep).any(dim=1).all()
+
+
+def test_forward_and_gradients_equal_linear_of_the_dropped_input():
+    x = torch.randn(4, 7, 24, requires_grad=True)
+    w = torch.randn(5, 24, requires_grad=True)
+    torch.manual_seed(3)
+    out = _DropoutLinear.apply(x, w, 0.25)
+    grad = torch.randn_like(out)
+    out.backward(grad)
+    got_x, got_w = x.grad.clone(), w.grad.clone()
+
+    x.grad = w.grad = None
+    torch.manual_seed(3)
+    keep, scale = keep_mask(x, 0.25)
+    ref = F.linear(x * keep * scale, w)
+    ref.backward(grad)
+    torch.testing.assert_close(out, ref)
+    torch.testing.assert_close(got_x, x.grad)
+    torch.testing.assert_close(got_w, w.grad)
+    assert (got_x[~keep] == 0).all()  # dropped inputs get no gradient
+
+
+def _lora_model(tiny_bert_dir, *, fused: bool, dropout: float = 0.1, dora: bool = False):
+    torch.manual_seed(0)
+    model = AutoModelForSequenceClassification.from_pretrained(tiny_bert_dir, num_labels=3)
+    model = get_peft_model(
+        model,
+        LoraConfig(r=4, lora_alpha=8, lora_dropout=dropout, target_modules="all-linear",
+                   task_type="SEQ_CLS", use_dora=dora),
+    )
+    folded = fuse_dropout(model) if fused else 0
+    return model, folded
+
+
+def _saved_bytes(model, ids) -> int:
+    """Bytes of the distinct storages autograd keeps for backward during one forward."""
+    storages: dict[int, int] = {}
+
+    def pack(t):
+        storages[t.untyped_storage().data_ptr()] = t.untyped_storage().nbytes()
+        return t
+
+    with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
+        model(input_ids=ids, attention_mask=torch.ones_like(ids)).logits.sum().backward()
+    return sum(storages.values())
+
+
+def test_folding_keeps_outputs_and_adapter_names_and_saves_less(tiny_bert_dir):
+    plain, _ = _lora_model(tiny_bert_dir, fused=False)
+    fused, folded = _lora_model(tiny_bert_dir, fused=True)
+    linears = sum(isinstance(m, nn.Linear) and "lora_A" in n for n, m in fused.named_modules())
+    assert folded == linears > 0
+    assert all(isinstance(m, nn.Identity) for n, m in fused.named_modules() if "lora_dropout." in n)
+    # the adapter's tensors keep their names: the saved adapter is peft's own
+    assert plain.state_dict().keys() == fused.state_dict().keys()
+
+    ids = torch.randint(5, TINY_BERT["vocab_size"], (8, 16))
+    plain.eval()
+    fused.eval()
+    with torch.no_grad():  # no dropout in eval: the very same function
+        assert torch.equal(plain(input_ids=ids).logits, fused(input_ids=ids).logits)
+
+    plain.train()
+    fused.train()
+    no_dropout, _ = _lora_model(tiny_bert_dir, fused=False, dropout=0.0)
+    no_dropout.train()
+    peft_bytes, fused_bytes = _saved_bytes(plain, ids), _saved_bytes(fused, ids)
+    floor = _saved_bytes(no_dropout, ids)
+    # peft keeps a dropped float copy per adapted linear; fused keeps a 1-byte mask
+    assert fused_bytes < peft_bytes
+    assert fused_bytes - floor <= (peft_bytes - floor) / 2
+
+
+def test_dora_and_zero_dropout_keep_peft_layers(tiny_bert_dir):
+    _, folded = _lora_model(tiny_bert_dir, fused=True, dora=True)
+    assert folded == 0
+    _, folded = _lora_model(tiny_bert_dir, fused=True, dropout=0.0)
+    assert folded == 0
+
+
+def test_recipe_switch(make_recipe, tmp_path):
+    def lora_a_types(fused):
+        raw = make_recipe(tmp_path, method={"name": "lora", "dropout": 0.1, "fused_dropout": fused},
+                          **{"train.max_steps": 2, "output.dir": str(tmp_path / f"run-{fused}")})
+        result = peftgov.train(peftgov.load_recipe(raw), progress=False)
+        return {type(m) for n, m in result.model.named_modules() if n.endswith("lora_A.default")}
+
+    assert lora_a_types(True) == {FusedDropoutLinear}
+    assert lora_a_types(False) == {nn.Linear}
