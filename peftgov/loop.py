@@ -207,11 +207,14 @@ def _can_resume(recipe: Recipe, run_dir: Path) -> bool:
         return False
     from .recipe import recipe_from_dict
 
-    try:  # through the parser, so an option added since then compares at its default
+    try:  # through the parser: the same spelling of the same values
         saved = recipe_from_dict(saved_raw, source=str(saved_file)).to_dict()
     except PeftgovError:
         saved = saved_raw
-    current = recipe.to_dict()
+    # An option the saved recipe does not have was added to peftgov since that run started:
+    # not compared (the run trained without it; the rest goes on with this recipe's value).
+    current = _only_keys_of(recipe.to_dict(), saved_raw)
+    saved = _only_keys_of(saved, saved_raw)
     saved.pop("output", None)
     current.pop("output", None)
     if saved != current:
@@ -220,6 +223,13 @@ def _can_resume(recipe: Recipe, run_dir: Path) -> bool:
             "use another output.dir, or output.resume=false to start this one afresh there"
         )
     return True
+
+
+def _only_keys_of(values: Any, shape: Any) -> Any:
+    """``values`` restricted to the (nested) keys that ``shape`` has."""
+    if not isinstance(values, dict) or not isinstance(shape, dict):
+        return values
+    return {k: _only_keys_of(values.get(k), v) for k, v in shape.items()}
 
 
 def prepare_kbit(model: nn.Module, recipe: Recipe, method: Method) -> nn.Module:

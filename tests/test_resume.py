@@ -109,7 +109,8 @@ def test_resume_refuses_a_different_recipe(make_recipe, tmp_path, monkeypatch):
 
 def test_resume_accepts_a_recipe_saved_before_an_option_existed(make_recipe, tmp_path, monkeypatch, capsys):
     """An interrupted run saved by an older peftgov lacks options added since (here
-    ``train.compile`` and ``train.pad_to_multiple_of``); at their defaults it is the same recipe."""
+    ``train.compile``, ``train.pad_to_multiple_of`` and ``method.fused_dropout``): they are not
+    compared, whatever this recipe sets them to; the options the run had still are."""
     real_save = checkpoint.save
 
     def save_then_die(run_dir, **kw):
@@ -124,7 +125,12 @@ def test_resume_accepts_a_recipe_saved_before_an_option_existed(make_recipe, tmp
     saved_file = tmp_path / "d" / "recipe.yaml"
     saved = yaml.safe_load(saved_file.read_text())
     assert saved["train"].pop("compile") is False and saved["train"].pop("pad_to_multiple_of") is None
+    assert saved["method"].pop("fused_dropout") is True
     saved_file.write_text(yaml.safe_dump(saved))
+    changed = {**raw, "train": {**raw["train"], "lr": 5e-3}}
+    with pytest.raises(peftgov.PeftgovError, match="different recipe"):
+        peftgov.train(peftgov.load_recipe(changed), progress=False)
+    raw["method"]["fused_dropout"] = False  # not the default, and not in the saved recipe
     capsys.readouterr()
     assert peftgov.train(peftgov.load_recipe(raw), progress=False).metrics["steps"] == 16
     assert "resuming" in "".join(capsys.readouterr())
