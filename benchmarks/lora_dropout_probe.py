@@ -1,0 +1,54 @@
+"""LoRA's dropout, peft's nn.Dropout against peftgov's fused one (``method.fused_dropout``) and
+no dropout: time per training step and bytes saved for backward, MiniLM-L6 (all-linear, r 16)
+on a fixed random batch, the three configurations one after another in one process:
+
+    HF_HUB_OFFLINE=1 OMP_NUM_THREADS=1 python benchmarks/lora_dropout_probe.py 64   # tokens
+
+Behind the fused-dropout figures in benchmarks/results/memory/README.md.
+"""
+import sys
+import time
+
+import torch
+from peft import LoraConfig, get_peft_model
+from transformers import AutoModelForSequenceClassification
+
+from peftgov import backbones
+from peftgov.config import ModelConfig
+from peftgov.methods.lora import fuse_dropout
+
+path = backbones.resolve(ModelConfig(name="minilm-l6"))
+T = int(sys.argv[1]) if len(sys.argv) > 1 else 64
+for name, p, fuse in (("peft dropout 0.1", 0.1, False), ("fused dropout 0.1", 0.1, True),
+                      ("no dropout", 0.0, False)):
+    torch.manual_seed(0)
+    m = AutoModelForSequenceClassification.from_pretrained(path, num_labels=77)
+    m = get_peft_model(m, LoraConfig(r=16, lora_alpha=32, lora_dropout=p,
+                                     target_modules="all-linear", task_type="SEQ_CLS"))
+    if fuse:
+        fuse_dropout(m)
+    m.train()
+    ids = torch.randint(1000, 2000, (32, T))
+    y = torch.randint(0, 77, (32,))
+    opt = torch.optim.AdamW([q for q in m.parameters() if q.requires_grad], lr=1e-4)
+    storages = {}
+
+    def pack(t):
+        storages[t.untyped_storage().data_ptr()] = t.untyped_storage().nbytes()
+        return t
+
+    def step(count=False):
+        with torch.autograd.graph.saved_tensors_hooks(pack if count else (lambda t: t), lambda t: t):
+            out = m(input_ids=ids, attention_mask=torch.ones_like(ids), labels=y)
+        out.loss.backward()
+        opt.step()
+        opt.zero_grad()
+
+    step(count=True)
+    step()
+    t = time.perf_counter()
+    for _ in range(10):
+        step()
+    ms = (time.perf_counter() - t) / 10 * 1e3
+    print(f"{name}: {ms:.1f} ms/step, saved for backward {sum(storages.values()) / 2**20:.1f} MB "
+          f"(batch 32 x {T})", flush=True)
