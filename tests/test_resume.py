@@ -87,7 +87,8 @@ def test_interrupted_run_resumes_bit_identically(make_recipe, tmp_path, monkeypa
     assert not (run_b / "checkpoint").exists() and not (run_b / "RUNNING").exists()
 
 
-def test_resume_refuses_a_different_recipe(make_recipe, tmp_path, monkeypatch):
+def _interrupted_at_first_checkpoint(raw: dict, monkeypatch) -> None:
+    """Train ``raw`` until its first checkpoint is written, then stop as a kill would."""
     real_save = checkpoint.save
 
     def save_then_die(run_dir, **kw):
@@ -95,10 +96,14 @@ def test_resume_refuses_a_different_recipe(make_recipe, tmp_path, monkeypatch):
         raise KeyboardInterrupt
 
     monkeypatch.setattr(checkpoint, "save", save_then_die)
-    raw = _recipe(make_recipe, tmp_path, "c")
     with pytest.raises(KeyboardInterrupt):
         peftgov.train(peftgov.load_recipe(raw), progress=False)
     monkeypatch.setattr(checkpoint, "save", real_save)
+
+
+def test_resume_refuses_a_different_recipe(make_recipe, tmp_path, monkeypatch):
+    raw = _recipe(make_recipe, tmp_path, "c")
+    _interrupted_at_first_checkpoint(raw, monkeypatch)
     raw["train"]["lr"] = 5e-3
     with pytest.raises(peftgov.PeftgovError, match="different recipe"):
         peftgov.train(peftgov.load_recipe(raw), progress=False)
@@ -111,17 +116,8 @@ def test_resume_accepts_a_recipe_saved_before_an_option_existed(make_recipe, tmp
     """An interrupted run saved by an older peftgov lacks options added since (here
     ``train.compile``, ``train.pad_to_multiple_of`` and ``method.fused_dropout``): they are not
     compared, whatever this recipe sets them to; the options the run had still are."""
-    real_save = checkpoint.save
-
-    def save_then_die(run_dir, **kw):
-        real_save(run_dir, **kw)
-        raise KeyboardInterrupt
-
-    monkeypatch.setattr(checkpoint, "save", save_then_die)
     raw = _recipe(make_recipe, tmp_path, "d")
-    with pytest.raises(KeyboardInterrupt):
-        peftgov.train(peftgov.load_recipe(raw), progress=False)
-    monkeypatch.setattr(checkpoint, "save", real_save)
+    _interrupted_at_first_checkpoint(raw, monkeypatch)
     saved_file = tmp_path / "d" / "recipe.yaml"
     saved = yaml.safe_load(saved_file.read_text())
     assert saved["train"].pop("compile") is False and saved["train"].pop("pad_to_multiple_of") is None
