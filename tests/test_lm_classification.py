@@ -213,6 +213,18 @@ def test_in_context_prompts_hold_exactly_k_per_class(llama_dir, toy_data, tmp_pa
     assert any(i in chosen for i in range(len(prep.train)))  # the stand-in case is exercised
 
 
+def test_a_prompt_over_max_length_loses_its_start_and_says_so(llama_dir, toy_data, tmp_path):
+    _, _, fits = prepared(llama_dir, toy_data, tmp_path, demonstrations=2)
+    longest = max(len(r["prefix"]) + len(r["input_ids"]) for r in fits.test)
+    assert not any("longer than task.max_length" in n for n in fits.notes)
+    _, _, cut = prepared(llama_dir, toy_data, tmp_path, demonstrations=2, max_length=longest - 5)
+    assert all(len(r["prefix"]) + len(r["input_ids"]) <= longest - 5 for r in cut.test)
+    note = next(n for n in cut.notes if "longer than task.max_length" in n)
+    assert "first demonstrations" in note and "raise task.max_length" in note
+    # the query itself is whole: the prefix lost its first tokens
+    assert [r["input_ids"] for r in cut.test] == [r["input_ids"] for r in fits.test]
+
+
 # --------------------------------------------------------------------------- runs
 
 
