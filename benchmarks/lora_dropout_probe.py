@@ -1,8 +1,9 @@
 """LoRA's dropout, peft's nn.Dropout against peftgov's fused one (``method.fused_dropout``) and
 no dropout: time per training step and bytes saved for backward, MiniLM-L6 (all-linear, r 16)
-on a fixed random batch, the three configurations one after another in one process:
+on a fixed random batch of 32 x T tokens. The three models train in turns, a step each, so a
+machine whose load drifts slows all three alike:
 
-    HF_HUB_OFFLINE=1 OMP_NUM_THREADS=1 python benchmarks/lora_dropout_probe.py 64   # tokens
+    HF_HUB_OFFLINE=1 OMP_NUM_THREADS=1 python benchmarks/lora_dropout_probe.py 64 8   # T, rounds
 
 Behind the fused-dropout figures in benchmarks/results/memory/README.md.
 """
@@ -19,6 +20,10 @@ from peftgov.methods.lora import fuse_dropout
 
 path = backbones.resolve(ModelConfig(name="minilm-l6"))
 T = int(sys.argv[1]) if len(sys.argv) > 1 else 64
+ROUNDS = int(sys.argv[2]) if len(sys.argv) > 2 else 8
+ids = torch.randint(1000, 2000, (32, T))
+y = torch.randint(0, 77, (32,))
+configs = {}
 for name, p, fuse in (("peft dropout 0.1", 0.1, False), ("fused dropout 0.1", 0.1, True),
                       ("no dropout", 0.0, False)):
     torch.manual_seed(0)
@@ -28,27 +33,32 @@ for name, p, fuse in (("peft dropout 0.1", 0.1, False), ("fused dropout 0.1", 0.
     if fuse:
         fuse_dropout(m)
     m.train()
-    ids = torch.randint(1000, 2000, (32, T))
-    y = torch.randint(0, 77, (32,))
-    opt = torch.optim.AdamW([q for q in m.parameters() if q.requires_grad], lr=1e-4)
+    configs[name] = (m, torch.optim.AdamW([q for q in m.parameters() if q.requires_grad], lr=1e-4))
+
+
+def step(m, opt, hook=None):
+    with torch.autograd.graph.saved_tensors_hooks(hook or (lambda t: t), lambda t: t):
+        out = m(input_ids=ids, attention_mask=torch.ones_like(ids), labels=y)
+    out.loss.backward()
+    opt.step()
+    opt.zero_grad()
+
+
+saved, seconds = {}, dict.fromkeys(configs, 0.0)
+for name, (m, opt) in configs.items():  # warm-up step, counting what it saves for backward
     storages = {}
 
     def pack(t):
         storages[t.untyped_storage().data_ptr()] = t.untyped_storage().nbytes()
         return t
 
-    def step(count=False):
-        with torch.autograd.graph.saved_tensors_hooks(pack if count else (lambda t: t), lambda t: t):
-            out = m(input_ids=ids, attention_mask=torch.ones_like(ids), labels=y)
-        out.loss.backward()
-        opt.step()
-        opt.zero_grad()
-
-    step(count=True)
-    step()
-    t = time.perf_counter()
-    for _ in range(10):
-        step()
-    ms = (time.perf_counter() - t) / 10 * 1e3
-    print(f"{name}: {ms:.1f} ms/step, saved for backward {sum(storages.values()) / 2**20:.1f} MB "
-          f"(batch 32 x {T})", flush=True)
+    step(m, opt, pack)
+    saved[name] = sum(storages.values()) / 2**20
+for _ in range(ROUNDS):
+    for name, (m, opt) in configs.items():
+        t = time.perf_counter()
+        step(m, opt)
+        seconds[name] += time.perf_counter() - t
+for name in configs:
+    print(f"{name}: {seconds[name] / ROUNDS * 1e3:.1f} ms/step, saved for backward "
+          f"{saved[name]:.1f} MB (batch 32 x {T}, {ROUNDS} rounds)", flush=True)
