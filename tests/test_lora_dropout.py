@@ -121,3 +121,32 @@ def test_recipe_switch(make_recipe, tmp_path):
 
     assert lora_a_types(True) == {FusedDropoutLinear}
     assert lora_a_types(False) == {nn.Linear}
+
+
+@pytest.mark.parametrize("reentrant", [False, True])
+def test_activation_checkpointing_drops_the_same_elements_twice(tiny_bert_dir, reentrant):
+    """Checkpointing runs a block's forward again in backward (reentrant: first without
+    gradients): the mask must be drawn the same both times, or the gradients are wrong."""
+
+    def grads(checkpointing: bool) -> dict[str, torch.Tensor]:
+        model, folded = _lora_model(tiny_bert_dir, fused=True, dropout=0.3)
+        assert folded
+        for name, p in model.named_parameters():
+            if "lora_B" in name:  # B = 0 at init would hide lora_A's gradient
+                torch.nn.init.normal_(p, std=0.5, generator=torch.Generator().manual_seed(1))
+        for m in model.modules():  # only LoRA's dropout draws
+            if isinstance(m, nn.Dropout):
+                m.p = 0.0
+        if checkpointing:
+            model.gradient_checkpointing_enable({"use_reentrant": reentrant})
+            model.enable_input_require_grads()
+        model.train()
+        torch.manual_seed(2)
+        ids = torch.randint(5, TINY_BERT["vocab_size"], (4, 12))
+        model(input_ids=ids, labels=torch.tensor([0, 1, 2, 0])).loss.backward()
+        return {n: p.grad for n, p in model.named_parameters() if p.grad is not None}
+
+    plain, checkpointed = grads(False), grads(True)
+    assert plain.keys() == checkpointed.keys() and any("lora_A" in n for n in plain)
+    for name in plain:
+        torch.testing.assert_close(checkpointed[name], plain[name], msg=name)

@@ -166,13 +166,17 @@ class FusedDropoutLinear(nn.Linear):
         if not self.training or self.p == 0:
             return F.linear(x, self.weight, self.bias)
         plain = (
-            not torch.is_grad_enabled()
-            or self.bias is not None
+            self.bias is not None
             or torch.is_autocast_enabled(x.device.type)
             or torch.compiler.is_compiling()
         )
         if plain:
             return F.linear(F.dropout(x, self.p, True), self.weight, self.bias)
+        if not torch.is_grad_enabled():
+            # the same draw as with gradients: reentrant activation checkpointing runs the
+            # forward without them, then again with them, and both must drop the same elements
+            keep, scale = keep_mask(x, self.p)
+            return F.linear(x * _multiplier(keep, scale, x.dtype), self.weight)
         return _DropoutLinear.apply(x, self.weight, self.p)
 
 
