@@ -297,6 +297,7 @@ class Session:
     """An extra loss term on the (unwrapped) model's weights, added to every micro-batch's loss:
     continual learning's pull toward an earlier stage's weights (:mod:`peftgov.continual`)."""
     test_before_cost: dict[str, Any] | None = None  # seconds, and whether it came from the cache
+    inputs: dict[str, Any] | None = None  # the manifest's backbone / data / code part, as read
     target: dict[str, Any] | None = None  # train.target_metric: when it was first reached
     memory: PhasePeaks = field(default_factory=PhasePeaks)
     """Peak memory per phase (load, train, eval, save) and of the whole process."""
@@ -335,6 +336,8 @@ def run(
     memory = PhasePeaks()
     with memory.phase("load"):
         s = build(recipe, progress=progress, memory=memory)
+        if s.main:
+            s.inputs = provenance.inputs(recipe, s.path)
     if setup is not None:
         setup(s)
     open_run_dir(s)
@@ -708,7 +711,7 @@ def finish(s: Session) -> TrainResult:
             s.method.save(unwrapped, s.run_dir)
             artifacts.make_portable(s.run_dir, portable_name(recipe.model))
             s.tokenizer.save_pretrained(s.run_dir / "tokenizer")
-            provenance.write(s.run_dir, recipe, s.path)
+            provenance.write(s.run_dir, recipe, s.path, s.inputs)
         metrics.update(_memory_fields(s))  # the save phase included
         # Only what the method saved: the run directory's bookkeeping, the tokenizer, the
         # manifest and the resume checkpoint (removed once metrics.json is written) are not

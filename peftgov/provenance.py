@@ -83,14 +83,13 @@ def data_files(recipe: Any) -> dict[str, Path]:
     return {split: resolve_path(spec) for split, spec in specs.items() if spec}
 
 
-def build(run_dir: Path, recipe: Any, backbone_path: str) -> dict[str, Any]:
-    """The manifest of a run whose artifact is complete in ``run_dir``."""
+def inputs(recipe: Any, backbone_path: str) -> dict[str, Any]:
+    """What a run reads: backbone, data, peftgov's code, the lock file, the versions. Taken
+    when the process has read them (right after loading), so a file changed while it trains
+    shows as a mismatch in ``peftgov verify`` instead of entering the manifest."""
     backbone = Path(backbone_path)
     lock = lock_file()
     return {
-        "format": 1,
-        "hashes": ["sha256", "sm3"],
-        "artifact": _table(run_dir, NOT_ARTIFACT),
         "backbone": {
             "name": recipe.model.gguf or recipe.model.name,
             "path": str(backbone),
@@ -103,8 +102,21 @@ def build(run_dir: Path, recipe: Any, backbone_path: str) -> dict[str, Any]:
     }
 
 
-def write(run_dir: Path, recipe: Any, backbone_path: str) -> None:
-    artifacts.write_json(run_dir / MANIFEST, build(run_dir, recipe, backbone_path))
+def build(run_dir: Path, recipe: Any, backbone_path: str,
+          read: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The manifest of a run whose artifact is complete in ``run_dir``; ``read``: its
+    :func:`inputs` as taken at the start (default: now)."""
+    return {
+        "format": 1,
+        "hashes": ["sha256", "sm3"],
+        "artifact": _table(run_dir, NOT_ARTIFACT),
+        **(read or inputs(recipe, backbone_path)),
+    }
+
+
+def write(run_dir: Path, recipe: Any, backbone_path: str,
+          read: dict[str, Any] | None = None) -> None:
+    artifacts.write_json(run_dir / MANIFEST, build(run_dir, recipe, backbone_path, read))
 
 
 def _check(where: str, path: Path, entry: dict[str, Any]) -> list[str]:

@@ -105,3 +105,24 @@ def test_a_changed_adapter_byte_is_caught_and_refused(run, capsys):
     assert main(["predict", str(run_dir), "--text", "pipe leak"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "adapter_model.safetensors: changed" in err[0]
+
+
+def test_the_manifest_hashes_the_data_as_read_not_as_left(make_recipe, toy_data, tmp_path, capsys):
+    """A data file changed while the run trains: the manifest holds what training read, so
+    verify names the file instead of vouching for the changed one."""
+    from peftgov import loop
+
+    train_file = tmp_path / "train.jsonl"
+    shutil.copy(toy_data["train"], train_file)
+    read = train_file.read_bytes()
+    recipe = make_recipe(tmp_path, data={"train": str(train_file)}, train={"epochs": 1})
+
+    def change_after_loading(session):
+        train_file.write_text(train_file.read_text().replace("a", "b", 1))
+
+    run_dir = loop.run(peftgov.load_recipe(recipe), progress=False, setup=change_after_loading).run_dir
+    manifest = json.loads((run_dir / "manifest.json").read_text())
+    assert manifest["data"]["train"]["sm3"] == sm3_new(read).hexdigest()
+    capsys.readouterr()  # the run's own output
+    rc, problems = _verify(run_dir, capsys)
+    assert rc == 1 and len(problems) == 1 and "data.train" in problems[0]
