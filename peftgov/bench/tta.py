@@ -136,7 +136,8 @@ def plot_tta(group: Group, path: Path, target: float | None) -> None:
     ax.set_ylabel(f"validation {group.metric}{' (points)' if group.scale == 100 else ''}")
     ax.set_title(f"{group.title}: validation vs wall time", fontsize=9)
     ax.grid(True, alpha=0.3)
-    ax.legend(fontsize=8, loc="lower right")
+    if ax.get_legend_handles_labels()[0]:  # no run with a validation history: no legend
+        ax.legend(fontsize=8, loc="lower right")
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
