@@ -205,6 +205,8 @@ def _can_resume(recipe: Recipe, run_dir: Path) -> bool:
         saved_raw = yaml.safe_load(saved_file.read_text(encoding="utf-8"))  # written by us
     except (OSError, ValueError):
         return False
+    if not isinstance(saved_raw, dict):
+        return False
     from .recipe import recipe_from_dict
 
     try:  # through the parser: the same spelling of the same values

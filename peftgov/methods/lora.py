@@ -43,8 +43,9 @@ class LoraOptions(MethodConfig):
     """Dropout and ``lora_A`` as one op that keeps a 1-byte mask instead of a dropped float copy
     of the input, the mask drawn from 16 random bits per element (p rounded to 1/65536: the
     same expectation, other random draws than peft's): less memory for backward and, on the
-    CPU, about 14% less time per step (``benchmarks/lora_dropout_probe.py``); ``false``: peft's ``nn.Dropout``. DoRA, autocast (mixed precision) and ``train.compile``
-    always use peft's."""
+    CPU, about 14% less time per step (``benchmarks/lora_dropout_probe.py``). ``false``:
+    peft's ``nn.Dropout``. DoRA, autocast (mixed precision) and ``train.compile`` always use
+    peft's."""
 
     def __post_init__(self) -> None:
         _require(

@@ -358,11 +358,11 @@ class LmClassification(Classification):
             )
         notes = describe_counts(counts, cfg.max_length)
         if counts.get("truncated_prompts"):
-            cut = "their instruction / first demonstrations" if cfg.instruction or cfg.demonstrations \
-                else "their start"
+            cut = ("their instruction / first demonstrations cut, and no prefix cache shared"
+                   if cfg.instruction or cfg.demonstrations else "their start cut")
             notes.append(f"{counts['truncated_prompts']} prompts longer than task.max_length="
-                         f"{cfg.max_length} kept their last {cfg.max_length} tokens ({cut} cut, "
-                         "and no prefix cache shared): raise task.max_length")
+                         f"{cfg.max_length} kept their last {cfg.max_length} tokens ({cut}): "
+                         "raise task.max_length")
         if cfg.demonstrations:
             notes.append(f"{len(chosen)} demonstrations (up to {cfg.demonstrations} per class) "
                          "before every prompt")
