@@ -202,21 +202,14 @@ def _can_resume(recipe: Recipe, run_dir: Path) -> bool:
     try:
         import yaml
 
-        saved_raw = yaml.safe_load(saved_file.read_text(encoding="utf-8"))  # written by us
+        saved = yaml.safe_load(saved_file.read_text(encoding="utf-8"))  # written by us
     except (OSError, ValueError):
         return False
-    if not isinstance(saved_raw, dict):
+    if not isinstance(saved, dict):
         return False
-    from .recipe import recipe_from_dict
-
-    try:  # through the parser: the same spelling of the same values
-        saved = recipe_from_dict(saved_raw, source=str(saved_file)).to_dict()
-    except PeftgovError:
-        saved = saved_raw
     # An option the saved recipe does not have was added to peftgov since that run started:
     # not compared (the run trained without it; the rest goes on with this recipe's value).
-    current = _only_keys_of(recipe.to_dict(), saved_raw)
-    saved = _only_keys_of(saved, saved_raw)
+    current = _only_keys_of(recipe.to_dict(), saved)
     saved.pop("output", None)
     current.pop("output", None)
     if saved != current:
@@ -713,7 +706,7 @@ def finish(s: Session) -> TrainResult:
             s.method.save(unwrapped, s.run_dir)
             artifacts.make_portable(s.run_dir, portable_name(recipe.model))
             s.tokenizer.save_pretrained(s.run_dir / "tokenizer")
-            provenance.write(s.run_dir, recipe, s.path, s.inputs)
+            provenance.write(s.run_dir, s.inputs)
         metrics.update(_memory_fields(s))  # the save phase included
         # Only what the method saved: the run directory's bookkeeping, the tokenizer, the
         # manifest and the resume checkpoint (removed once metrics.json is written) are not

@@ -102,21 +102,19 @@ def inputs(recipe: Any, backbone_path: str) -> dict[str, Any]:
     }
 
 
-def build(run_dir: Path, recipe: Any, backbone_path: str,
-          read: dict[str, Any] | None = None) -> dict[str, Any]:
+def build(run_dir: Path, read: dict[str, Any]) -> dict[str, Any]:
     """The manifest of a run whose artifact is complete in ``run_dir``; ``read``: its
-    :func:`inputs` as taken at the start (default: now)."""
+    :func:`inputs`, taken when it had loaded them."""
     return {
         "format": 1,
         "hashes": ["sha256", "sm3"],
         "artifact": _table(run_dir, NOT_ARTIFACT),
-        **(read or inputs(recipe, backbone_path)),
+        **read,
     }
 
 
-def write(run_dir: Path, recipe: Any, backbone_path: str,
-          read: dict[str, Any] | None = None) -> None:
-    artifacts.write_json(run_dir / MANIFEST, build(run_dir, recipe, backbone_path, read))
+def write(run_dir: Path, read: dict[str, Any]) -> None:
+    artifacts.write_json(run_dir / MANIFEST, build(run_dir, read))
 
 
 def _check(where: str, path: Path, entry: dict[str, Any]) -> list[str]:

@@ -173,11 +173,8 @@ class FusedDropoutLinear(nn.Linear):
         )
         if plain:
             return F.linear(F.dropout(x, self.p, True), self.weight, self.bias)
-        if not torch.is_grad_enabled():
-            # the same draw as with gradients: reentrant activation checkpointing runs the
-            # forward without them, then again with them, and both must drop the same elements
-            keep, scale = keep_mask(x, self.p)
-            return F.linear(x * _multiplier(keep, scale, x.dtype), self.weight)
+        # with or without gradients alike: reentrant activation checkpointing runs the forward
+        # without them, then again with them, and both must drop the same elements
         return _DropoutLinear.apply(x, self.weight, self.p)
 
 
