@@ -70,9 +70,15 @@ def target_line(group: Group, row: Row) -> str:
     )
 
 
+END_TO_END_TARGET = 1.5
+"""Issue 13: a fixed-epoch peftgov LoRA run's wall time at least this many times shorter than the
+Trainer + peft baseline's (issue 5 asked 2x end to end; issue 13 put the 2x on time to accuracy)."""
+
+
 def speed_lines(group: Group) -> list[str]:
-    """The speed and memory targets: LoRA end to end >= 2x faster than the plain Trainer + peft
-    baseline at equal accuracy (+-0.5 point), MFU >= 50% (full) / 35% (LoRA) of the measured
+    """The speed and memory targets: a fixed-epoch LoRA run end to end >= 1.5x faster than the
+    plain Trainer + peft baseline at equal accuracy (+-0.5 point; issue 13, which moved the 2x
+    to time to accuracy, :mod:`.tta`), MFU >= 50% (full) / 35% (LoRA) of the measured
     peak, LoRA peak memory <= 0.75x full fine-tuning's: the training phase's peaks
     (``memory_mb.train``) where both have them, else the whole process's."""
     out = []
@@ -83,12 +89,13 @@ def speed_lines(group: Group) -> list[str]:
         gap = lora.mean - base.mean
         if w_l and w_b:
             speedup = w_b / w_l
-            ok = speedup >= 2 and abs(gap) <= 0.5
+            ok = speedup >= END_TO_END_TARGET and abs(gap) <= 0.5
             train_ratio = f"; training time alone {t_b / t_l:.2f}x" if t_l and t_b else ""
             out.append(
                 f"- **speed vs plain Trainer + peft**: peftgov LoRA end to end {speedup:.2f}x "
                 f"the speed of `{SPEED_BASELINE}` (mean wall time {w_l:.0f} s vs {w_b:.0f} s"
-                f"{train_ratio}), test {group.metric} {signed(gap)} points: target ≥2x at "
+                f"{train_ratio}), test {group.metric} {signed(gap)} points: target "
+                f"≥{END_TO_END_TARGET:g}x at "
                 f"equal accuracy (±0.5) — {'**met**' if ok else '**missed**'}."
             )
     for label, target in MFU_TARGETS.items():
