@@ -296,6 +296,7 @@ class Session:
     target: dict[str, Any] | None = None  # train.target_metric: when it was first reached
     memory: PhasePeaks = field(default_factory=PhasePeaks)
     """Peak memory per phase (load, train, eval, save) and of the whole process."""
+    prefix: prefix_cache.FrozenPrefix | None = None  # train.reuse_frozen_prefix's store
 
     @property
     def main(self) -> bool:
@@ -412,8 +413,9 @@ def build(recipe: Recipe, *, progress: bool, memory: PhasePeaks | None = None) -
         else None
     )
     optimizer = build_optimizer(model, recipe, task.head_modules(model))
+    prefix = None
     if tc.reuse_frozen_prefix:  # the frozen bottom blocks run once per example, then are reused
-        prefix_cache.attach(
+        prefix = prefix_cache.attach(
             model, [train_dl, val_dl, test_dl], recipe=recipe, autocast=accelerator.autocast
         )
     model, optimizer, train_dl, val_dl = accelerator.prepare(model, optimizer, train_dl, val_dl)
@@ -433,7 +435,7 @@ def build(recipe: Recipe, *, progress: bool, memory: PhasePeaks | None = None) -
         run_dir=run_dir, micro=micro, accum=accum, total_steps=total_steps,
         trainable=trainable, total=total, resuming=resuming, progress=progress,
         redacted=dict(redacted) if recipe.data.redact else None,
-        memory=memory or PhasePeaks(),
+        memory=memory or PhasePeaks(), prefix=prefix,
     )
 
 
@@ -494,16 +496,17 @@ def start(s: Session) -> None:
     if not s.total_steps:  # train.epochs=0: nothing will train, no training FLOPs to count
         return
     # FLOPs of one real forward + backward per position (for MFU), on the unwrapped model
-    first = s.task.collator(s.tokenizer)(
-        [s.prepared.train[i] for i in range(min(s.micro, len(s.prepared.train)))]
-    )
+    collate = s.task.collator(s.tokenizer)
+    if s.prefix is not None:  # the probe trains as steps do: on stored prefix states
+        collate = s.prefix.collator(collate)
+    first = collate([s.prepared.train[i] for i in range(min(s.micro, len(s.prepared.train)))])
+    first = {k: v.to(accelerator.device) for k, v in first.items()}
     s.model.train()
     with s.memory.phase("train"):  # one forward + backward: a training step's memory
+        if s.prefix is not None:  # computed once per example, outside the count
+            s.prefix.fill(first)
         s.flops_per_token = perf.train_flops_per_token(
-            s.unwrapped(),
-            {k: v.to(accelerator.device) for k, v in first.items()},
-            accelerator.autocast(),
-            loss=s.task.loss,
+            s.unwrapped(), first, accelerator.autocast(), loss=s.task.loss
         )
 
 

@@ -18,8 +18,9 @@ two paths compute the same losses.
 How it plugs in (:func:`attach`): each loader's collator adds a ``prefix_slots`` tensor (the
 examples' places in the store); a forward pre-hook on the model pops it, computes the states of
 examples not seen yet, pads the batch's states and switches the embeddings to return them and
-the bottom blocks to pass them through. A forward without ``prefix_slots`` (the FLOPs probe,
-prediction after training) runs the whole model as usual. Loaders must not use worker processes
+the bottom blocks to pass them through. The FLOPs probe goes the same way, its prefix filled
+first (:meth:`FrozenPrefix.fill`), so MFU counts the work a training step does. A forward without
+``prefix_slots`` (prediction after training) runs the whole model as usual. Loaders must not use worker processes
 (the loop's do not): the store lives in the training process.
 """
 
@@ -171,12 +172,16 @@ class FrozenPrefix:
         slots = kwargs.pop(KEY, None)
         if slots is None:
             return args, kwargs
-        mask = kwargs["attention_mask"]
+        self.fill({**kwargs, KEY: slots})
+        self.active = self.store.padded(slots.tolist(), kwargs["attention_mask"])
+        return args, kwargs
+
+    def fill(self, batch: dict[str, Any]) -> None:
+        """Compute and store the prefix states of ``batch``'s examples not stored yet."""
+        slots = batch[KEY]
         missing = (~self.store.filled[slots.cpu()]).nonzero().flatten().tolist()
         if missing:
-            self._compute(kwargs, missing, slots.tolist())
-        self.active = self.store.padded(slots.tolist(), mask)
-        return args, kwargs
+            self._compute(batch, missing, slots.tolist())
 
     def post_hook(self, module: nn.Module, args: tuple, kwargs: dict, output: Any) -> None:
         self.active = None
