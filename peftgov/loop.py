@@ -283,6 +283,7 @@ class Session:
     samples: Any = None  # examples and real tokens trained on (tensors: reduced across processes)
     tokens: Any = None
     elapsed_before: float = 0.0  # training seconds spent before a resume
+    wall_before: float = 0.0  # process seconds before a resume, up to the checkpoint it reads
     eval_time: float = 0.0  # evaluation and checkpoint seconds (not training time)
     start_time: float = 0.0
     test_before: dict[str, Any] | None = None
@@ -487,6 +488,7 @@ def start(s: Session) -> None:
         s.samples += ck["samples"]
         s.tokens += ck["tokens"]
         s.elapsed_before = ck["train_time_s"]
+        s.wall_before = ck.get("wall_s", 0.0)  # absent from checkpoints written before it was
         s.test_before = ck["test_before"]
         s.target = ck.get("target")
         s.say(f"peftgov: resuming {s.run_dir} from its checkpoint at step {s.step} (epoch {s.epoch})")
@@ -557,6 +559,7 @@ def _save_checkpoint(s: Session) -> None:
             "samples": int(s.samples),
             "tokens": int(s.tokens),
             "train_time_s": train_seconds(s),
+            "wall_s": run_seconds(s),
             "test_before": s.test_before,
             "target": s.target,
         },
@@ -570,13 +573,19 @@ def train_seconds(s: Session) -> float:
     return s.elapsed_before + time.perf_counter() - s.start_time - s.eval_time
 
 
+def run_seconds(s: Session) -> float:
+    """Wall-clock seconds of the run: this process's since it started, plus, after a resume, the
+    earlier processes' up to the checkpoint resumed from (the time-to-accuracy clock)."""
+    return s.wall_before + process_seconds()
+
+
 def validate(s: Session) -> None:
     """Evaluate on the validation set, keep the best state, checkpoint."""
     tick = time.perf_counter()
     m = s.evaluate(s.val_dl, "validation")
-    # wall_s: seconds since the process started, at the end of this evaluation (the
-    # time-to-accuracy clock); train_time_s: training seconds so far.
-    m.update(step=s.step, epoch=s.epoch, wall_s=process_seconds(),
+    # wall_s: the run's wall-clock seconds at the end of this evaluation (the time-to-accuracy
+    # clock); train_time_s: training seconds so far.
+    m.update(step=s.step, epoch=s.epoch, wall_s=run_seconds(s),
              train_time_s=train_seconds(s) - (time.perf_counter() - tick))
     s.log({"eval": m})
     improved = s.tracker.update(m, lambda: trainable_snapshot(s.unwrapped()))
@@ -611,7 +620,7 @@ def reach_target(s: Session, m: dict[str, Any]) -> None:
     }
     shown = f", test {s.tracker.metric}={test[s.tracker.metric]:.4f}" if test else ""
     s.say(f"peftgov: target {s.tracker.metric}>={target} reached at step {s.step}, "
-          f"{m['wall_s']:.1f} s after the process started{shown}")
+          f"{m['wall_s']:.1f} s into the run{shown}")
 
 
 def stopping(s: Session) -> bool:
@@ -774,7 +783,7 @@ def _metrics(s: Session, train_time: float, test_after: dict | None) -> dict[str
         "test_before": s.test_before,
         "test_before_cost": s.test_before_cost,
         "target": s.target,
-        "wall_s": process_seconds(),
+        "wall_s": run_seconds(s),
         "data_counts": s.prepared.state.get("counts", {}),
         "notes": s.prepared.notes,
         "redaction": s.redacted,

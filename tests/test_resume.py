@@ -87,6 +87,33 @@ def test_interrupted_run_resumes_bit_identically(make_recipe, tmp_path, monkeypa
     assert not (run_b / "checkpoint").exists() and not (run_b / "RUNNING").exists()
 
 
+def test_a_resumed_runs_clock_carries_the_process_before_it(make_recipe, tmp_path, monkeypatch):
+    """Time to accuracy after a kill: the resumed run's wall clock goes on from the checkpoint's
+    (the first process ran 1000 s to it, the second 5 s so far), not from zero again."""
+    from peftgov import loop
+
+    now = [1000.0]
+    monkeypatch.setattr(loop, "process_seconds", lambda: now[0])
+    real_save = checkpoint.save
+
+    def save_then_die(run_dir, **kw):
+        real_save(run_dir, **kw)
+        if kw["state"]["step"] == 6:
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(checkpoint, "save", save_then_die)
+    raw = _recipe(make_recipe, tmp_path, "b")
+    raw["train"]["eval_every"] = 4
+    with pytest.raises(KeyboardInterrupt):
+        peftgov.train(peftgov.load_recipe(raw), progress=False)
+    monkeypatch.setattr(checkpoint, "save", real_save)
+    now[0] = 5.0
+    resumed = peftgov.train(peftgov.load_recipe(raw), progress=False)
+    clock = [(e["step"], e["wall_s"]) for e in resumed.metrics["eval_history"]]
+    assert clock == [(4, 1000.0), (8, 1005.0), (12, 1005.0), (16, 1005.0)]
+    assert resumed.metrics["wall_s"] == 1005.0
+
+
 def _interrupted_at_first_checkpoint(raw: dict, monkeypatch) -> None:
     """Train ``raw`` until its first checkpoint is written, then stop as a kill would."""
     real_save = checkpoint.save

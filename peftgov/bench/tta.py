@@ -3,7 +3,8 @@
 A run trained with ``train.target_metric`` records ``target`` in its metrics.json: the
 seconds from its process start until the validation metric first reached the target (model
 load, data preparation and every evaluation count), and the test metrics of that very state
-(``null`` when it never got there). Suites set the target with ``overrides:
+(``null`` when it never got there); a resumed run's clock carries the killed process's seconds
+up to the checkpoint it resumed from. Suites set the target with ``overrides:
 {train.target_metric: ...}``, e.g. full fine-tuning's 3-seed mean validation figure minus 0.5
 point, and usually ``train.eval_every`` for a fixed evaluation cadence.
 
