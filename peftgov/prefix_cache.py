@@ -96,10 +96,13 @@ class Store:
         self._shard_used = 0
 
     def put(self, slot: int, states: torch.Tensor) -> None:
-        """Keep one example's states (``[tokens, hidden]``, any device): copied to the host."""
+        """Keep one example's states (``[tokens, hidden]``, any device), on the host. A host
+        tensor that owns its whole storage is kept as it is (no second copy), any other copied:
+        a view must not pin the batch it came from."""
         size = states.numel() * states.element_size()
         if self.memory_bytes + size <= self.budget:
-            self.rows[slot] = states.detach().to("cpu", copy=True)
+            owns = states.untyped_storage().nbytes() == size and states.is_contiguous()
+            self.rows[slot] = states.detach().to("cpu", copy=not owns)
             self.memory_bytes += size
         else:
             target = self._spill_space(states)

@@ -154,3 +154,16 @@ def test_adapter_layers_adapt_only_those_blocks(tiny_bert_dir):
         "base_model.model.bert.encoder.layer.1.attention.output.dense",
         "base_model.model.bert.encoder.layer.1.output.dense",
     }
+
+
+def test_the_store_keeps_an_owned_row_as_is_and_copies_a_view(tmp_path):
+    """No second copy of a row the prefix pass made for it; a view of a batch is copied, so the
+    batch is not kept alive by it."""
+    store = prefix_cache.Store([3, 3], budget_mb=1, spill_dir=tmp_path)
+    owned = torch.randn(3, 4)
+    batch = torch.randn(2, 3, 4)
+    store.put(0, owned)
+    store.put(1, batch[1])
+    assert store.rows[0].data_ptr() == owned.data_ptr()
+    assert store.rows[1].untyped_storage().data_ptr() != batch.untyped_storage().data_ptr()
+    assert torch.equal(store.rows[1], batch[1]) and store.filled.all()
