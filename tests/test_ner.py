@@ -715,3 +715,72 @@ def test_redact_ner_recipe_errors(trained, bert_dir, tmp_path):
         peftgov.train(load_recipe(recipe(redact=True, redact_ner=str(trained.run_dir),
                                          redact_ner_types=["ORG"])), progress=False)
     assert not (tmp_path / "run").exists()  # refused before anything was written
+
+
+# --------------------------------------------------------------------------- Trainer baseline
+
+
+def _baseline():
+    """benchmarks/baselines/hf_trainer.py as a module (it is a script, not a package)."""
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "benchmarks/baselines/hf_trainer.py"
+    spec = importlib.util.spec_from_file_location("hf_trainer_baseline", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_trainer_baseline_labels_aligns_and_scores_ner_as_peftgov_does(toy_data):
+    """The side-by-side NER figure is one figure: the baseline's label set, sub-token labels and
+    entity F1 (strict IOB2) equal peftgov's on the same input."""
+    base = _baseline()
+    sentences = read_conll(toy_data["train"])
+    labels = label_set(sentences)
+    assert base.ner_labels([s.tags for s in sentences]) == labels
+    word_ids = [None, 0, 1, 2, 2, 2, 3, None]
+    assert base.align(word_ids, [2, 0, 1, 0]) == align_labels(word_ids, [2, 0, 1, 0])
+    rng = random.Random(0)
+    refs, preds = [], []
+    for _ in range(40):
+        n = rng.randrange(3, 12)
+        row = [IGNORE] + [rng.randrange(len(labels)) for _ in range(n)] + [IGNORE] * (12 - n)
+        refs.append(row)
+        preds.append([rng.randrange(len(labels)) if r != IGNORE or rng.random() < 0.5 else 0
+                      for r in row])
+    ours = TASK.compute_metrics(preds, refs, {"labels": labels})
+    theirs = base.ner_scores(refs, preds, labels)
+    assert 0 < ours["f1"] < 1
+    for key in ("f1", "precision", "recall", "accuracy"):
+        assert theirs[key] == pytest.approx(ours[key], abs=1e-6), key
+
+
+def test_the_trainer_baseline_runs_a_ner_recipe(bert_dir, toy_data, tmp_path):
+    """The baseline script trains the same LoRA (same trainable parameters) on a CoNLL recipe and
+    writes peftgov's metrics keys, entity F1 included."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    recipe = bert_recipe(bert_dir, toy_data, tmp_path / "ours")
+    ours = peftgov.train(load_recipe({**recipe.to_dict(), "train": {
+        **recipe.to_dict()["train"], "max_steps": 4}}), progress=False)
+    path = tmp_path / "ner.yaml"
+    path.write_text(recipe.to_yaml())
+    script = Path(__file__).resolve().parents[1] / "benchmarks/baselines/hf_trainer.py"
+    out = tmp_path / "theirs"
+    done = subprocess.run(
+        [sys.executable, str(script), str(path), "--max-steps", "4", f"output.dir={out}",
+         "train.eval_every=2", "train.target_metric=0.0"],
+        capture_output=True, text=True, env={**os.environ, "OMP_NUM_THREADS": "1"}, timeout=600,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    theirs = json.loads((out / "metrics.json").read_text())
+    assert theirs["method"] == "hf_trainer_lora" and theirs["task"] == "ner"
+    assert theirs["metric"] == "f1" and theirs["steps"] == 4
+    assert theirs["trainable_params"] == ours.metrics["trainable_params"]
+    assert theirs["test"]["n"] == 32 and 0 <= theirs["test"]["f1"] <= 1
+    assert [e["step"] for e in theirs["eval_history"]] == [2, 4]
+    assert theirs["target"]["step"] == 2 and "f1" in theirs["target"]["test"]

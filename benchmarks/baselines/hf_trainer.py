@@ -1,9 +1,9 @@
 #!/usr/bin/env python
 """The baseline: LoRA or full fine-tuning written the way users do without peftgov.
 
-Plain ``transformers.Trainer`` + ``peft.get_peft_model`` + ``datasets`` + scikit-learn metrics,
-mirroring one peftgov classification recipe (banking77 LoRA / full on MiniLM-L6 in the
-shipped suite): same data split (validation carved from train with the seed exactly as
+Plain ``transformers.Trainer`` + ``peft.get_peft_model`` + ``datasets`` + scikit-learn /
+seqeval metrics, mirroring one peftgov classification or NER recipe (banking77 and conll2003
+LoRA / full on MiniLM-L6 in the shipped suites): same data split (validation carved from train with the seed exactly as
 peftgov carves it; test = the recipe's test file), same epochs, batch size, learning rate,
 warmup, weight decay, max length, LoRA options, best-validation-state selection. It writes a
 ``metrics.json`` with peftgov's keys, method ``hf_trainer_<method>``, so the benchmark report
@@ -20,6 +20,11 @@ that defaults resolve exactly as for the peftgov run it mirrors; training does n
 peftgov. Timing: ``train_time_s`` is the Trainer's ``train_runtime`` minus the time spent in
 evaluation and checkpoint saving (peftgov's train time excludes both too); the raw runtime is
 kept as ``baseline.trainer_train_runtime_s``.
+
+NER as a Trainer user writes it: CoNLL words and tags read by hand, ``is_split_into_words``
+tokenization with each word's label on its first sub-token (-100 elsewhere),
+``AutoModelForTokenClassification``, ``DataCollatorForTokenClassification``, seqeval's entity
+F1 in strict IOB2 mode (peftgov's own definition, so the two F1s are the same figure).
 """
 
 from __future__ import annotations
@@ -44,7 +49,8 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 def parse_args(argv):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("recipe", help="the peftgov classification recipe to mirror (lora or full)")
+    p.add_argument("recipe", help="the peftgov classification or NER recipe to mirror (lora or "
+                   "full)")
     p.add_argument("overrides", nargs="*", help="dotted overrides as for peftgov train")
     p.add_argument("--max-steps", type=int, help="stop after N optimizer steps (checks)")
     p.add_argument("--max-train-samples", type=int, help="keep N training rows (seeded)")
@@ -78,9 +84,65 @@ def subsample(ds, limit, seed):
     return ds.select(sorted(random.Random(seed).sample(range(len(ds)), limit)))
 
 
-def load_split(path: str):
+def read_conll(path: str):
+    """A CoNLL file (``word ... TAG`` per line, blank line between sentences, ``-DOCSTART-``
+    skipped) as a dataset of ``words`` / ``tags`` lists."""
+    from datasets import Dataset
+
+    sentences, words, tags = [], [], []
+    for line in Path(path).read_text(encoding="utf-8").splitlines() + [""]:
+        fields = line.split("\t") if "\t" in line else line.split()
+        if not fields or not line.strip():
+            if words:
+                sentences.append((words, tags))
+            words, tags = [], []
+        elif fields[0] != "-DOCSTART-":
+            words.append(fields[0])
+            tags.append(fields[-1])
+    return Dataset.from_dict({"words": [w for w, _ in sentences],
+                              "tags": [t for _, t in sentences]})
+
+
+def ner_labels(tag_lists) -> list[str]:
+    """``O``, then ``B-`` and ``I-`` of every entity type in train, sorted (as peftgov)."""
+    types = sorted({t[2:] for tags in tag_lists for t in tags if t != "O"})
+    return ["O"] + sorted([f"B-{t}" for t in types] + [f"I-{t}" for t in types])
+
+
+def align(word_ids, word_labels: list[int]) -> list[int]:
+    """Each word's label on its first sub-token; -100 on the others and on special tokens."""
+    out, prev = [], None
+    for w in word_ids:
+        out.append(-100 if w is None or w == prev else word_labels[w])
+        prev = w
+    return out
+
+
+def ner_scores(label_ids, preds, labels: list[str]) -> dict[str, float]:
+    """seqeval entity precision / recall / F1 (strict IOB2) and word accuracy, over the positions
+    whose label is not -100 (one per word)."""
+    import numpy as np
+    from seqeval.metrics import f1_score, precision_score, recall_score
+    from seqeval.scheme import IOB2
+
+    label_ids, preds = np.asarray(label_ids), np.asarray(preds)
+    keep = label_ids != -100
+    gold = [[labels[t] for t in row[k]] for row, k in zip(label_ids, keep)]
+    guess = [[labels[t] for t in row[k]] for row, k in zip(preds, keep)]
+    strict = dict(mode="strict", scheme=IOB2, zero_division=0)
+    return {
+        "f1": float(f1_score(gold, guess, **strict)),
+        "precision": float(precision_score(gold, guess, **strict)),
+        "recall": float(recall_score(gold, guess, **strict)),
+        "accuracy": float((preds[keep] == label_ids[keep]).mean()) if keep.any() else 0.0,
+    }
+
+
+def load_split(path: str, ner: bool = False):
     from datasets import load_dataset
 
+    if ner:
+        return read_conll(path)
     if path.startswith("bundled:"):
         import peftgov.data
 
@@ -101,7 +163,9 @@ def main(argv=None) -> int:
     from sklearn.metrics import accuracy_score, f1_score
     from transformers import (
         AutoModelForSequenceClassification,
+        AutoModelForTokenClassification,
         AutoTokenizer,
+        DataCollatorForTokenClassification,
         DataCollatorWithPadding,
         Trainer,
         TrainingArguments,
@@ -118,9 +182,16 @@ def main(argv=None) -> int:
         overrides.append(f"data.max_eval_samples={args.max_eval_samples}")
     recipe = load_recipe(args.recipe, overrides=overrides)
     d, task, tc, m = recipe.data, recipe.task, recipe.train, recipe.method
-    if task.name != "classification" or m.name not in ("lora", "full"):
-        print(f"hf_trainer baseline: error: needs a classification recipe with method lora or "
-              f"full, got task {task.name!r}, method {m.name!r}", file=sys.stderr)
+    if task.name not in ("classification", "ner") or m.name not in ("lora", "full"):
+        print(f"hf_trainer baseline: error: needs a classification or NER recipe with method "
+              f"lora or full, got task {task.name!r}, method {m.name!r}", file=sys.stderr)
+        return 2
+    ner = task.name == "ner"
+    unmirrored = [k for k in ("label_all_subtokens", "strip_position_digit", "drop_word_markers")
+                  if ner and getattr(task, k)]
+    if unmirrored or (ner and any(str(f).endswith(".jsonl") for f in (d.train, d.test) if f)):
+        print(f"hf_trainer baseline: error: NER mirrors CoNLL files with the default options "
+              f"only, not {unmirrored or 'jsonl input'}", file=sys.stderr)
         return 2
     out_dir = Path(recipe.run_dir())
     if out_dir.exists():
@@ -131,28 +202,44 @@ def main(argv=None) -> int:
     main_process = int(os.environ.get("RANK", "0")) == 0
 
     # ---- data
-    train = load_split(d.train)
+    train = load_split(d.train, ner)
     if d.validation:
-        val = load_split(d.validation)
+        val = load_split(d.validation, ner)
     else:
         tr_idx, val_idx = carve(len(train), d.validation_fraction, seed)
         train, val = train.select(tr_idx), train.select(val_idx)
     train = subsample(train, d.max_train_samples, seed)
     val = subsample(val, d.max_eval_samples, seed)
-    test = subsample(load_split(d.test), d.max_eval_samples, seed) if d.test else None
-    labels = sorted({str(x) for x in train[task.label_column]})
+    test = subsample(load_split(d.test, ner), d.max_eval_samples, seed) if d.test else None
+    if ner:
+        labels = ner_labels(train["tags"])
+    else:
+        labels = sorted({str(x) for x in train[task.label_column]})
     label2id = {lab: i for i, lab in enumerate(labels)}
 
     path = model_path(recipe.model.name)
     tokenizer = AutoTokenizer.from_pretrained(path)
 
     def encode(batch):
+        if ner:
+            enc = tokenizer(batch["words"], is_split_into_words=True, truncation=True,
+                            max_length=task.max_length)
+            enc["labels"] = [align(enc.word_ids(i), [label2id[t] for t in tags])
+                             for i, tags in enumerate(batch["tags"])]
+            return enc
         enc = tokenizer(batch[task.text_column], truncation=True, max_length=task.max_length)
         enc["labels"] = [label2id[str(x)] for x in batch[task.label_column]]
         return enc
 
     def known_labels(ds, name):
         """As peftgov: a label never seen in train is an error, or dropped with on_bad_row=skip."""
+        if ner:
+            unknown = sorted({t for tags in ds["tags"] for t in tags} - set(labels))
+            if unknown:
+                print(f"hf_trainer baseline: error: {name}: tags {unknown[:5]} never appear in "
+                      "train", file=sys.stderr)
+                raise SystemExit(2)
+            return ds
         unknown = sorted({str(x) for x in ds[task.label_column]} - set(labels))
         if unknown and d.on_bad_row != "skip":
             print(f"hf_trainer baseline: error: {name}: labels {unknown[:5]} never appear in "
@@ -168,14 +255,18 @@ def main(argv=None) -> int:
         test = test.map(encode, batched=True, remove_columns=test.column_names)
 
     # ---- model
-    model = AutoModelForSequenceClassification.from_pretrained(
+    auto = AutoModelForTokenClassification if ner else AutoModelForSequenceClassification
+    model = auto.from_pretrained(
         path, num_labels=len(labels), id2label=dict(enumerate(labels)), label2id=label2id
     )
     if m.name == "lora":
         model = get_peft_model(
             model,
             LoraConfig(
-                task_type=TaskType.SEQ_CLS,
+                task_type=TaskType.TOKEN_CLS if ner else TaskType.SEQ_CLS,
+                # token classification: peft's all-linear would put LoRA on the classifier too,
+                # then refuse to train it whole ("modules_to_save cannot be applied")
+                modules_to_save=["classifier"] if ner else None,
                 r=m.r,
                 lora_alpha=m.alpha,
                 lora_dropout=m.dropout,
@@ -193,16 +284,20 @@ def main(argv=None) -> int:
 
     def compute_metrics(pred):
         preds = np.argmax(pred.predictions, axis=-1)
+        if ner:
+            return ner_scores(pred.label_ids, preds, labels)
         return {
             "accuracy": accuracy_score(pred.label_ids, preds),
             "macro_f1": f1_score(pred.label_ids, preds, labels=list(range(len(labels))),
                                  average="macro", zero_division=0),
         }
 
+    REPORTED = ("accuracy", "macro_f1", "f1", "precision", "recall", "loss")
+
     # ---- training arguments (transformers 5 renamed a few; support both spellings)
     fields = {f.name for f in dataclasses.fields(TrainingArguments)}
     strategy = "steps" if tc.eval_every else "epoch"
-    metric = tc.metric or "accuracy"
+    metric = tc.metric or ("f1" if ner else "accuracy")  # peftgov's task defaults
     kwargs = dict(
         output_dir=str(out_dir / "trainer"),
         num_train_epochs=tc.epochs,
@@ -268,7 +363,7 @@ def main(argv=None) -> int:
                     if test is not None:
                         pred = self.predict(test)
                         test_at = {k[5:]: v for k, v in pred.metrics.items()
-                                   if k[5:] in ("accuracy", "macro_f1", "loss")}
+                                   if k[5:] in REPORTED}
                         test_at["n"] = len(test)
                     self.target = {"metric": metric, "target": tc.target_metric, "value": value,
                                    **self.clock[step], "step": step,
@@ -307,7 +402,8 @@ def main(argv=None) -> int:
         args=TrainingArguments(**kwargs),
         train_dataset=train,
         eval_dataset=val,
-        data_collator=DataCollatorWithPadding(tokenizer),
+        data_collator=(DataCollatorForTokenClassification if ner else DataCollatorWithPadding)(
+            tokenizer),
         compute_metrics=compute_metrics,
     )
     print(f"hf_trainer baseline: {m.name} on {recipe.model.name} | trainable {trainable:,} / "
@@ -337,8 +433,7 @@ def main(argv=None) -> int:
     if test is not None:
         pred = trainer.predict(test)
         test_metrics = {**strip(pred.metrics), "n": len(test)}
-        test_metrics = {k: v for k, v in test_metrics.items()
-                        if k in ("accuracy", "macro_f1", "loss", "n")}
+        test_metrics = {k: v for k, v in test_metrics.items() if k in REPORTED or k == "n"}
     if torch.cuda.is_available() and torch.cuda.is_initialized():
         peak = torch.cuda.max_memory_allocated() / 2**20
     else:
@@ -359,7 +454,7 @@ def main(argv=None) -> int:
             pass
     metrics = {
         "method": f"hf_trainer_{m.name}",
-        "task": "classification",
+        "task": task.name,
         "model": recipe.model.name,
         "dataset": recipe.dataset_name(),
         "seed": seed,
