@@ -15,8 +15,24 @@ from pathlib import Path
 from typing import Any
 
 
+DESCRIPTION = """\
+Parameter-efficient fine-tuning on frozen backbones (LoRA, QLoRA, DoRA, bottleneck adapters,
+BitFit, prompt tuning; full fine-tuning as the baseline), one YAML recipe per experiment."""
+EXAMPLES = """examples:
+  peftgov train recipes/banking77/lora.yaml
+  peftgov train recipes/banking77/lora.yaml train.lr=1e-3 output.dir=runs/lr1e-3
+  accelerate launch --config_file recipes/accelerate/cpu.yaml -m peftgov train RECIPE
+  peftgov predict RUN_DIR --text "I lost my card"
+  peftgov verify RUN_DIR
+  peftgov COMMAND --help    (the options of one command)
+"""
+
+
 def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="peftgov", description=__doc__.splitlines()[0])
+    p = argparse.ArgumentParser(
+        prog="peftgov", description=DESCRIPTION, epilog=EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     p.add_argument("--debug", action="store_true", help="show tracebacks")
     sub = p.add_subparsers(dest="command", required=True)
 
@@ -31,13 +47,13 @@ def _parser() -> argparse.ArgumentParser:
     t.add_argument("--quiet", action="store_true", help="no progress bar")
 
     e = sub.add_parser("eval", help="evaluate a finished run")
-    e.add_argument("run_dir")
+    e.add_argument("run_dir", help="a finished run's directory (its output.dir)")
     e.add_argument("--split", default="test", choices=["train", "validation", "test"])
     e.add_argument("--data", help="evaluate on this file instead of the recipe's split")
     e.add_argument("--quiet", action="store_true", help="no progress bar")
 
     r = sub.add_parser("predict", help="predict with a finished run (one JSON line per input)")
-    r.add_argument("run_dir")
+    r.add_argument("run_dir", help="a finished run's directory (its output.dir)")
     g = r.add_mutually_exclusive_group(required=True)
     g.add_argument("--text", action="append", help="input text (repeatable)")
     g.add_argument("--input", help="jsonl file with a 'text' field per line, or plain text lines")
@@ -46,7 +62,7 @@ def _parser() -> argparse.ArgumentParser:
         "export",
         help="write a plain transformers model folder with the run's method merged in",
     )
-    x.add_argument("run_dir")
+    x.add_argument("run_dir", help="a finished run's directory (its output.dir)")
     x.add_argument("--merged", required=True, metavar="OUT", help="output folder")
     x.add_argument("--force", action="store_true", help="replace OUT if it is not empty")
     x.add_argument("--gguf", nargs="?", const="f16", choices=["f16", "f32"],
@@ -57,7 +73,7 @@ def _parser() -> argparse.ArgumentParser:
         help="recompute a run's SHA-256 / SM3 manifest (artifact, backbone, data, code, lock); "
         "exit 1 naming each mismatch",
     )
-    v.add_argument("run_dir")
+    v.add_argument("run_dir", help="a run's directory (its output.dir)")
     v.add_argument("--backbone", help="the backbone folder to check, if it moved since training")
 
     d = sub.add_parser(
@@ -81,7 +97,7 @@ def _parser() -> argparse.ArgumentParser:
         help="chat with a finished dialogue run: one message per stdin line, each reply "
         "printed to stdout; /reset forgets the conversation, /exit or end of input stops",
     )
-    c.add_argument("run_dir")
+    c.add_argument("run_dir", help="a finished dialogue run's directory (its output.dir)")
     _serve_parser(sub)
     b = sub.add_parser(
         "bench",

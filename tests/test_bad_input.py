@@ -369,3 +369,20 @@ def test_a_long_text_dataset_with_a_too_long_max_length_fails_in_seconds(
     rc, err = _run_cli(["train", str(path)], capsys)
     _assert_clean(rc, err, "task.max_length", "4096")
     assert time.perf_counter() - tick < 30
+
+
+def test_help_says_what_peftgov_is_and_shows_real_commands(capsys):
+    """``peftgov --help``: a plain description and example commands whose recipes exist; each
+    command's run directory argument says what it is."""
+    with pytest.raises(SystemExit) as exc:
+        main(["--help"])
+    assert exc.value.code == 0
+    text = capsys.readouterr().out
+    assert "``" not in text and "Parameter-efficient fine-tuning" in text
+    examples = text.split("examples:")[1]
+    recipes = {w for w in examples.split() if w.endswith(".yaml")}
+    assert recipes and all((Path(__file__).parents[1] / r).is_file() for r in recipes)
+    for command in ("eval", "predict", "export", "verify", "chat"):
+        with pytest.raises(SystemExit):
+            main([command, "--help"])
+        assert "output.dir" in capsys.readouterr().out, command
