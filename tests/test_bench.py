@@ -596,6 +596,12 @@ def test_time_to_accuracy_table_and_speedup_by_hand(tmp_path):
     assert f"reaches the target {g:.2f}x sooner" in text and "**met**" in text.split(
         "time to accuracy**")[1]
     assert (tmp_path / "tta-toy.png").stat().st_size > 1000
+    assert "Resumed after a stop" not in text
+    resumed = timed("lora", 43, 120.0)
+    resumed["bench"]["resumed"] = True
+    write_results(tmp_path, [resumed])
+    text = report.write_report(tmp_path).read_text()
+    assert "Resumed after a stop: toy-lora-seed43. Their clocks carry" in text
 
 
 def test_sweep_picks_on_validation_then_runs_every_seed_at_the_pick(tmp_path, make_recipe,

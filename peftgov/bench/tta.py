@@ -102,6 +102,11 @@ def tta_lines(group: Group) -> list[str]:
             f"{num(float(np.mean(vals)) if vals else None, '.0f')}{spread} | "
             f"{num(float(np.mean(tests)) if tests else None)} | {ratio} |"
         )
+    resumed = sorted(r.id for row in group.rows for r in row.results
+                     if r.bench("resumed") and seconds(r) is not None)
+    if resumed:
+        out += ["", f"Resumed after a stop: {', '.join(resumed)}. Their clocks carry the stopped "
+                "process's seconds up to the checkpoint they resumed from, plus a second load."]
     lora = per.get("lora", {})
     if lora and base:
         g, lo, hi, n = speedup(lora, base)
