@@ -656,6 +656,26 @@ def test_sweep_picks_on_validation_then_runs_every_seed_at_the_pick(tmp_path, ma
     assert harness.run_suite(suite, report=False) == 0 and len(calls) == 6  # all finished
 
 
+def test_an_unfinished_sweep_bolds_no_pick_and_orders_points_by_value(tmp_path):
+    """Two of three points done: no pick in bold yet, the missing point named; points in
+    numeric order (3e-05 before 0.0001), not file-name order."""
+    from peftgov.bench.sweep import report_lines
+
+    sweep = tmp_path / "sweep"
+    sweep.mkdir()
+    for lr, val in ((1e-4, 0.92), (3e-5, 0.91)):
+        r = result("full", 42, 0.9, eval={"accuracy": val})
+        r["bench"]["sweep"] = {"train.lr": lr}
+        (sweep / f"toy-full-sweep-lr{lr}-seed42.json").write_text(json.dumps(r))
+    lines = report_lines(tmp_path, ["toy-full-sweep-lr0.0002-seed42", "toy-full-seed43"])
+    text = "\n".join(lines)
+    assert "**toy / full** (validation accuracy, 2 of 3 points so far)" in text
+    assert "**" not in text.split("(validation")[1].split("Not run yet")[0]
+    assert text.index("| lr3.0e-05 | 0.9100 |") < text.index("| lr0.0001 | 0.9200 |")
+    assert "Not run yet: toy-full-sweep-lr0.0002-seed42; the pick waits for them." in text
+    assert "| lr0.0001 | **0.9200** |" in "\n".join(report_lines(tmp_path))
+
+
 def test_sweep_errors_name_the_key(tmp_path):
     bad = write_suite(tmp_path / "b.yaml", recipes=["r.yaml"], seeds=[1],
                       methods=[{"name": "lora", "sweep": {"train.lr": []}}])

@@ -202,7 +202,7 @@ def write_report(
         groups, results, failures, suite=suite or folder.name, notes=list(notes),
         pending=list(pending), problems=problems, plots=made, spec=spec,
         continual=transfer.section(results, spec, folder if plots else None),
-        sweeps=sweep_report(folder),
+        sweeps=sweep_report(folder, list(pending)),
     )
     (folder / "report.csv").write_text(csv_text(csv_rows(groups)), encoding="utf-8")
     report = folder / "REPORT.md"

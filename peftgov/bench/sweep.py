@@ -109,8 +109,10 @@ def expand(suite: Suite, runs: list[Run]) -> list[Run]:
     return list(sweeps.values()) + out
 
 
-def report_lines(runs_dir: Path) -> list[str]:
-    """The sweeps of a results folder: validation metric per point, the pick in bold."""
+def report_lines(runs_dir: Path, pending: list[str] = ()) -> list[str]:
+    """The sweeps of a results folder: validation metric per point in the points' order, the
+    pick in bold once every point has finished; ``pending``: run ids not finished yet (a sweep
+    with points among them is shown as unfinished, its missing points listed)."""
     folder = Path(runs_dir) / SWEEP_DIR
     found: dict[tuple[str, str], list[tuple[str, dict[str, Any], float | None]]] = {}
     for path in sorted(folder.glob("*.json")):
@@ -131,14 +133,24 @@ def report_lines(runs_dir: Path) -> list[str]:
     for (dataset, label), rows in sorted(found.items()):
         metric = rows[0][0]
         greater = _greater(metric)
+        missing = [rid for rid in pending if rid.startswith(f"{dataset}-{label}-sweep-")]
         valued = [v for _, _, v in rows if v is not None]
-        best = (max if greater else min)(valued) if valued else None
-        out += [f"**{dataset} / {label}** (validation {metric})", "",
+        best = (max if greater else min)(valued) if valued and not missing else None
+        state = f", {len(rows)} of {len(rows) + len(missing)} points so far" if missing else ""
+        out += [f"**{dataset} / {label}** (validation {metric}{state})", "",
                 "| point | validation |", "|---|---|"]
-        for _, point, value in rows:
+        for _, point, value in sorted(rows, key=lambda row: _order(row[1])):
             shown = "n/a" if value is None else f"{value:.4f}"
             if value is not None and value == best:
                 shown = f"**{shown}**"
             out.append(f"| {point_slug(point)} | {shown} |")
+        if missing:
+            out += ["", f"Not run yet: {', '.join(missing)}; the pick waits for them."]
         out.append("")
     return out
+
+
+def _order(point: dict[str, Any]) -> tuple:
+    """Points by their values (numbers numerically), key by key."""
+    return tuple((0, v, "") if isinstance(v, (int, float)) else (1, 0, str(v))
+                 for v in point.values())
