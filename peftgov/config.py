@@ -128,7 +128,8 @@ class TrainConfig:
     target_metric: float | None = None
     """A quality target for ``metric`` (time-to-accuracy, as MLPerf Training measures it): the
     first validation that reaches it records ``target`` in metrics.json: seconds since the
-    process started (after a resume, plus the earlier process's up to its checkpoint), step, train time, and the test metrics of that state."""
+    process started (after a resume, plus the earlier process's up to its checkpoint), step,
+    train time, and the test metrics of that state."""
     stop_at_target: bool = False
     """End training at the first validation that reaches ``target_metric`` (its state is
     kept as the best if it is)."""

@@ -19,9 +19,9 @@ How it plugs in (:func:`attach`): each loader's collator adds a ``prefix_slots``
 examples' places in the store); a forward pre-hook on the model pops it, computes the states of
 examples not seen yet, pads the batch's states and switches the embeddings to return them and
 the bottom blocks to pass them through. The FLOPs probe goes the same way, its prefix filled
-first (:meth:`FrozenPrefix.fill`), so MFU counts the work a training step does. A forward without
-``prefix_slots`` (prediction after training) runs the whole model as usual. Loaders must not use worker processes
-(the loop's do not): the store lives in the training process.
+first (:meth:`FrozenPrefix.fill`), so MFU counts the work a training step does. A forward
+without ``prefix_slots`` (prediction after training) runs the whole model as usual. Loaders must
+not use worker processes (the loop's do not): the store lives in the training process.
 """
 
 from __future__ import annotations

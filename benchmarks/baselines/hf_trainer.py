@@ -1,12 +1,12 @@
 #!/usr/bin/env python
 """The baseline: LoRA or full fine-tuning written the way users do without peftgov.
 
-Plain ``transformers.Trainer`` + ``peft.get_peft_model`` + ``datasets`` + scikit-learn /
-seqeval metrics, mirroring one peftgov classification or NER recipe (banking77 and conll2003
-LoRA / full on MiniLM-L6 in the shipped suites): same data split (validation carved from train with the seed exactly as
-peftgov carves it; test = the recipe's test file), same epochs, batch size, learning rate,
-warmup, weight decay, max length, LoRA options, best-validation-state selection. It writes a
-``metrics.json`` with peftgov's keys, method ``hf_trainer_<method>``, so the benchmark report
+Plain ``transformers.Trainer`` + ``peft.get_peft_model`` + ``datasets`` + scikit-learn / seqeval
+metrics, mirroring one peftgov classification or NER recipe (banking77 and conll2003 LoRA / full
+on MiniLM-L6 in the shipped suites): same data split (validation carved from train with the seed
+exactly as peftgov carves it; test = the recipe's test file), same epochs, batch size, learning
+rate, warmup, weight decay, max length, LoRA options, best-validation-state selection. It writes
+a ``metrics.json`` with peftgov's keys, method ``hf_trainer_<method>``, so the benchmark report
 shows it side by side with peftgov's runs.
 
     python benchmarks/baselines/hf_trainer.py recipes/banking77/lora.yaml

@@ -95,8 +95,8 @@ def speed_lines(group: Group) -> list[str]:
                 f"- **speed vs plain Trainer + peft**: peftgov LoRA end to end {speedup:.2f}x "
                 f"the speed of `{SPEED_BASELINE}` (mean wall time {w_l:.0f} s vs {w_b:.0f} s"
                 f"{train_ratio}), test {group.metric} {signed(gap)} points: target "
-                f"≥{END_TO_END_TARGET:g}x at "
-                f"equal accuracy (±0.5) — {'**met**' if ok else '**missed**'}."
+                f"≥{END_TO_END_TARGET:g}x at equal accuracy (±0.5) — "
+                f"{'**met**' if ok else '**missed**'}."
             )
     for label, target in MFU_TARGETS.items():
         row = group.row(label)
