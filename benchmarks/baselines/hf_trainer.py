@@ -91,7 +91,10 @@ def read_conll(path: str):
 
     sentences, words, tags = [], [], []
     for line in Path(path).read_text(encoding="utf-8").splitlines() + [""]:
-        fields = line.split("\t") if "\t" in line else line.split()
+        fields = ([f.strip(" \r") for f in line.split("\t")] if "\t" in line
+                  else line.split())  # as peftgov.conll.split_fields
+        while fields and not fields[-1]:
+            fields.pop()
         if not fields or not line.strip():
             if words:
                 sentences.append((words, tags))
