@@ -172,10 +172,10 @@ class FrozenPrefix:
 
     # ---------------------------------------------------------------- the model side
     def pre_hook(self, module: nn.Module, args: tuple, kwargs: dict) -> tuple[tuple, dict]:
-        slots = kwargs.pop(KEY, None)
-        if slots is None:
+        if KEY not in kwargs:
             return args, kwargs
-        self.fill({**kwargs, KEY: slots})
+        self.fill(kwargs)
+        slots = kwargs.pop(KEY)
         self.active = self.store.padded(slots.tolist(), kwargs["attention_mask"])
         return args, kwargs
 
