@@ -58,23 +58,30 @@ def _same_adapter(a: Path, b: Path) -> None:
         assert (x[k] == y[k]).all(), k
 
 
-def test_interrupted_run_resumes_bit_identically(make_recipe, tmp_path, monkeypatch, capsys):
-    full = peftgov.train(peftgov.load_recipe(_recipe(make_recipe, tmp_path, "a")), progress=False)
-
+def _interrupted(raw: dict, monkeypatch, at_step: int | None = None) -> None:
+    """Train ``raw`` until the checkpoint of step ``at_step`` (default: the first checkpoint) is
+    written, then stop as a kill would."""
     real_save = checkpoint.save
 
     def save_then_die(run_dir, **kw):
         real_save(run_dir, **kw)
-        if kw["state"]["step"] == 6:
+        if at_step is None or kw["state"]["step"] == at_step:
             raise KeyboardInterrupt  # stands in for the kill, right after a checkpoint
 
     monkeypatch.setattr(checkpoint, "save", save_then_die)
-    recipe_b = peftgov.load_recipe(_recipe(make_recipe, tmp_path, "b"))
     with pytest.raises(KeyboardInterrupt):
-        peftgov.train(recipe_b, progress=False)
+        peftgov.train(peftgov.load_recipe(raw), progress=False)
+    monkeypatch.setattr(checkpoint, "save", real_save)
+
+
+def test_interrupted_run_resumes_bit_identically(make_recipe, tmp_path, monkeypatch, capsys):
+    full = peftgov.train(peftgov.load_recipe(_recipe(make_recipe, tmp_path, "a")), progress=False)
+
+    raw_b = _recipe(make_recipe, tmp_path, "b")
+    _interrupted(raw_b, monkeypatch, at_step=6)
     run_b = tmp_path / "b"
     assert (run_b / "RUNNING").is_file() and not (run_b / "metrics.json").exists()
-    monkeypatch.setattr(checkpoint, "save", real_save)
+    recipe_b = peftgov.load_recipe(raw_b)
 
     capsys.readouterr()
     resumed = peftgov.train(recipe_b, progress=False)
@@ -94,20 +101,10 @@ def test_a_resumed_runs_clock_carries_the_process_before_it(make_recipe, tmp_pat
 
     now = [1000.0]
     monkeypatch.setattr(loop, "process_seconds", lambda: now[0])
-    real_save = checkpoint.save
-
-    def save_then_die(run_dir, **kw):
-        real_save(run_dir, **kw)
-        if kw["state"]["step"] == 6:
-            raise KeyboardInterrupt
-
-    monkeypatch.setattr(checkpoint, "save", save_then_die)
     raw = _recipe(make_recipe, tmp_path, "b")
     raw["train"]["eval_every"] = 4
     raw["train"]["max_steps"] = 8
-    with pytest.raises(KeyboardInterrupt):
-        peftgov.train(peftgov.load_recipe(raw), progress=False)
-    monkeypatch.setattr(checkpoint, "save", real_save)
+    _interrupted(raw, monkeypatch, at_step=6)
     now[0] = 5.0
     resumed = peftgov.train(peftgov.load_recipe(raw), progress=False)
     clock = [(e["step"], e["wall_s"]) for e in resumed.metrics["eval_history"]]
@@ -115,23 +112,9 @@ def test_a_resumed_runs_clock_carries_the_process_before_it(make_recipe, tmp_pat
     assert resumed.metrics["wall_s"] == 1005.0
 
 
-def _interrupted_at_first_checkpoint(raw: dict, monkeypatch) -> None:
-    """Train ``raw`` until its first checkpoint is written, then stop as a kill would."""
-    real_save = checkpoint.save
-
-    def save_then_die(run_dir, **kw):
-        real_save(run_dir, **kw)
-        raise KeyboardInterrupt
-
-    monkeypatch.setattr(checkpoint, "save", save_then_die)
-    with pytest.raises(KeyboardInterrupt):
-        peftgov.train(peftgov.load_recipe(raw), progress=False)
-    monkeypatch.setattr(checkpoint, "save", real_save)
-
-
 def test_resume_refuses_a_different_recipe(make_recipe, tmp_path, monkeypatch):
     raw = _recipe(make_recipe, tmp_path, "c")
-    _interrupted_at_first_checkpoint(raw, monkeypatch)
+    _interrupted(raw, monkeypatch)
     raw["train"]["lr"] = 5e-3
     with pytest.raises(peftgov.PeftgovError, match="different recipe"):
         peftgov.train(peftgov.load_recipe(raw), progress=False)
@@ -145,7 +128,7 @@ def test_resume_accepts_a_recipe_saved_before_an_option_existed(make_recipe, tmp
     ``train.compile``, ``train.pad_to_multiple_of`` and ``method.fused_dropout``): they are not
     compared, whatever this recipe sets them to; the options the run had still are."""
     raw = _recipe(make_recipe, tmp_path, "d")
-    _interrupted_at_first_checkpoint(raw, monkeypatch)
+    _interrupted(raw, monkeypatch)
     saved_file = tmp_path / "d" / "recipe.yaml"
     saved = yaml.safe_load(saved_file.read_text())
     assert saved["train"].pop("compile") is False and saved["train"].pop("pad_to_multiple_of") is None
