@@ -676,6 +676,31 @@ def test_an_unfinished_sweep_bolds_no_pick_and_orders_points_by_value(tmp_path):
     assert "| lr0.0001 | **0.9200** |" in "\n".join(report_lines(tmp_path))
 
 
+def test_a_pick_at_the_end_of_the_swept_range_is_flagged(tmp_path):
+    """A pick at the top (or bottom) of three or more swept values says a better point may lie
+    beyond; one inside the range says nothing."""
+    from peftgov.bench.sweep import report_lines
+
+    sweep = tmp_path / "sweep"
+    sweep.mkdir()
+
+    def write(vals):
+        for old in sweep.glob("*.json"):
+            old.unlink()
+        for lr, val in vals.items():
+            r = result("full", 42, 0.9, eval={"accuracy": val})
+            r["bench"]["sweep"] = {"train.lr": lr}
+            (sweep / f"toy-full-sweep-lr{lr}-seed42.json").write_text(json.dumps(r))
+        return "\n".join(report_lines(tmp_path))
+
+    flag = "The pick's train.lr is the {} value swept: a better point may lie beyond the range."
+    text = write({3e-5: 0.91, 1e-4: 0.92, 2e-4: 0.93})
+    assert flag.format("highest") in text and "lowest" not in text
+    assert flag.format("lowest") in write({3e-5: 0.95, 1e-4: 0.92, 2e-4: 0.93})
+    assert "a better point" not in write({3e-5: 0.91, 1e-4: 0.94, 2e-4: 0.93})
+    assert "a better point" not in write({1e-4: 0.92, 2e-4: 0.93})  # two values: no range
+
+
 def test_sweep_errors_name_the_key(tmp_path):
     bad = write_suite(tmp_path / "b.yaml", recipes=["r.yaml"], seeds=[1],
                       methods=[{"name": "lora", "sweep": {"train.lr": []}}])

@@ -146,7 +146,25 @@ def report_lines(runs_dir: Path, pending: list[str] = ()) -> list[str]:
             out.append(f"| {point_slug(point)} | {shown} |")
         if missing:
             out += ["", f"Not run yet: {', '.join(missing)}; the pick waits for them."]
+        elif best is not None:
+            picked = next(point for _, point, value in rows if value == best)
+            out += [f"The pick's {edge} is the {side} value swept: a better point may lie "
+                    "beyond the range." for edge, side in at_edge(picked, [p for _, p, _ in rows])]
         out.append("")
+    return out
+
+
+def at_edge(picked: dict[str, Any], swept: list[dict[str, Any]]) -> list[tuple[str, str]]:
+    """``(key, "lowest" | "highest")`` for each numeric key whose picked value is an end of
+    the swept values, where at least three values were swept (with two, every pick is one)."""
+    out = []
+    for key, value in picked.items():
+        values = sorted({p[key] for p in swept if isinstance(p.get(key), (int, float))})
+        if len(values) >= 3 and isinstance(value, (int, float)):
+            if value == values[0]:
+                out.append((key, "lowest"))
+            elif value == values[-1]:
+                out.append((key, "highest"))
     return out
 
 
