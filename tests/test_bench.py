@@ -656,6 +656,43 @@ def test_sweep_picks_on_validation_then_runs_every_seed_at_the_pick(tmp_path, ma
     assert harness.run_suite(suite, report=False) == 0 and len(calls) == 6  # all finished
 
 
+def test_sweep_reuse_false_trains_the_sweep_seed_run_again_at_the_pick(tmp_path, make_recipe,
+                                                                       monkeypatch):
+    """``sweep_reuse: false``: the seed run at the sweep seed is trained (at the pick), not
+    copied from the sweep, so every seed's timings come from the code that runs them."""
+    calls: list = []
+    val = {0.001: 0.70, 0.003: 0.80}
+
+    def launch(cmd, *, log, env, timeout_s):
+        calls.append(cmd)
+        run_dir = Path(next(c for c in cmd if c.startswith("output.dir=")).split("=", 1)[1])
+        seed = int(next(c for c in cmd if c.startswith("train.seed=")).split("=", 1)[1])
+        lr = float(next(c for c in cmd if c.startswith("train.lr="))[9:])
+        run_dir.mkdir(parents=True, exist_ok=True)
+        (run_dir / "metrics.json").write_text(json.dumps(
+            result("lora", seed, 0.5) | {"bench": None, "eval": {"accuracy": val[lr]}}))
+        log.parent.mkdir(parents=True, exist_ok=True)
+        log.write_text("fake\n")
+        return harness.Outcome("ok", 0, 0.01, None)
+
+    monkeypatch.setattr(harness, "launch_process", launch)
+    path = write_recipe(tmp_path / "toy/lora.yaml", make_recipe(tmp_path))
+    suite = harness.load_suite(write_suite(
+        tmp_path / "s.yaml", name="sw", runs_dir=str(tmp_path / "out"), recipes=[path],
+        methods=[{"name": "lora", "sweep": {"train.lr": [0.001, 0.003]}}], seeds=[1, 2],
+        sweep_reuse=False,
+    ))
+    assert harness.run_suite(suite, report=False) == 0
+    trained = [(next(c for c in cmd if c.startswith("output.dir=")).rsplit("/", 1)[1],
+                next(c for c in cmd if c.startswith("train.lr="))) for cmd in calls]
+    assert trained == [("toy-lora-sweep-lr0.001-seed1", "train.lr=0.001"),
+                       ("toy-lora-sweep-lr0.003-seed1", "train.lr=0.003"),
+                       ("toy-lora-seed1", "train.lr=0.003"), ("toy-lora-seed2", "train.lr=0.003")]
+    seed1 = json.loads((tmp_path / "out" / "toy-lora-seed1.json").read_text())
+    assert seed1["bench"]["picked"] == {"train.lr": 0.003}
+    assert not seed1["bench"].get("reused_from")
+
+
 def test_an_unfinished_sweep_bolds_no_pick_and_orders_points_by_value(tmp_path):
     """Two of three points done: no pick in bold yet, the missing point named; points in
     numeric order (3e-05 before 0.0001), not file-name order."""

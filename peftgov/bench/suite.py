@@ -145,6 +145,10 @@ class SuiteFile:
     env: dict[str, Any] | None = None
     sweep_seed: int | None = None
     """The seed of the sweep runs (methods with ``sweep:``); default: the first of ``seeds``."""
+    sweep_reuse: bool = True
+    """The method's run at the sweep seed is the picked sweep run itself (not trained twice);
+    ``false`` trains it again, with the other seeds: for when the code or machine changed since
+    the sweep, so that every seed's timings come from the same code."""
 
     def __post_init__(self) -> None:
         _require(bool(self.recipes), "recipes", "expected a list of recipe paths")
@@ -199,6 +203,8 @@ class Suite:
     reference: str = REFERENCE
     sweep_seed: int | None = None
     """See :attr:`SuiteFile.sweep_seed`; set to the first seed when loaded."""
+    sweep_reuse: bool = True
+    """See :attr:`SuiteFile.sweep_reuse`."""
 
     def report_spec(self) -> ReportSpec:
         return ReportSpec(self.reference, tuple(m.label for m in self.methods),
@@ -280,4 +286,5 @@ def load_suite(path: str | Path, *, runs_dir: str | Path | None = None) -> Suite
         env={str(k): str(v) for k, v in (f.env or {}).items()},
         reference=f.reference or REFERENCE,
         sweep_seed=f.sweep_seed if f.sweep_seed is not None else f.seeds[0],
+        sweep_reuse=f.sweep_reuse,
     )

@@ -9,7 +9,7 @@ combination). Its runs then come in two stages:
 2. **the method's runs**, every seed, with the point whose best *validation* metric is best (the
    test set never chooses; a tie goes to the point listed first). Until every point of a sweep
    has finished they wait; the run at the sweep seed is the picked sweep run itself, its result
-   copied rather than trained again.
+   copied rather than trained again (``sweep_reuse: false`` in the suite trains it again).
 
 The report shows each sweep (validation metric per point, the pick) next to the tables.
 """
@@ -102,7 +102,7 @@ def expand(suite: Suite, runs: list[Run]) -> list[Run]:
             out.append(replace(run, waiting=True))
             continue
         reuse = None
-        if run.seed == seed0:  # the picked sweep run is this very run
+        if run.seed == seed0 and suite.sweep_reuse:  # the picked sweep run is this very run
             reuse = str(result_file(suite.runs_dir, next(r for p, r in candidates if p == chosen)))
         out.append(replace(run, overrides={**run.overrides, **chosen}, picked=chosen,
                            reuse=reuse))
