@@ -603,13 +603,9 @@ def test_time_to_accuracy_table_and_speedup_by_hand(tmp_path):
     assert "Resumed after a stop: toy-lora-seed43. Their clocks carry" in text
 
 
-def test_sweep_picks_on_validation_then_runs_every_seed_at_the_pick(tmp_path, make_recipe,
-                                                                     monkeypatch):
-    """sweep: every point at the sweep seed; the method's runs wait, then take the point with
-    the best validation metric (not test); the sweep-seed run is the picked sweep run itself."""
-    calls: list = []
-    val = {0.001: 0.70, 0.003: 0.80, 0.01: 0.75}  # validation by lr: 0.003 wins
-    test = {0.001: 0.90, 0.003: 0.60, 0.01: 0.50}  # ... though 0.001 is best on test
+def fake_sweep_launch(calls: list, val: dict, test: dict | None = None):
+    """A stand-in for launching a run: records the command, writes a result whose validation
+    (and test) accuracy is looked up by the command's ``train.lr`` (0.01 when not given)."""
 
     def launch(cmd, *, log, env, timeout_s):
         calls.append(cmd)
@@ -618,12 +614,24 @@ def test_sweep_picks_on_validation_then_runs_every_seed_at_the_pick(tmp_path, ma
         lr = float(next((c for c in cmd if c.startswith("train.lr=")), "train.lr=0.01")[9:])
         run_dir.mkdir(parents=True, exist_ok=True)
         (run_dir / "metrics.json").write_text(json.dumps(
-            result("lora", seed, test[lr]) | {"bench": None, "eval": {"accuracy": val[lr]}}))
+            result("lora", seed, (test or {}).get(lr, 0.5))
+            | {"bench": None, "eval": {"accuracy": val[lr]}}))
         log.parent.mkdir(parents=True, exist_ok=True)
         log.write_text("fake\n")
         return harness.Outcome("ok", 0, 0.01, None)
 
-    monkeypatch.setattr(harness, "launch_process", launch)
+    return launch
+
+
+def test_sweep_picks_on_validation_then_runs_every_seed_at_the_pick(tmp_path, make_recipe,
+                                                                     monkeypatch):
+    """sweep: every point at the sweep seed; the method's runs wait, then take the point with
+    the best validation metric (not test); the sweep-seed run is the picked sweep run itself."""
+    calls: list = []
+    val = {0.001: 0.70, 0.003: 0.80, 0.01: 0.75}  # validation by lr: 0.003 wins
+    test = {0.001: 0.90, 0.003: 0.60, 0.01: 0.50}  # ... though 0.001 is best on test
+
+    monkeypatch.setattr(harness, "launch_process", fake_sweep_launch(calls, val, test))
     path = write_recipe(tmp_path / "toy/lora.yaml", make_recipe(tmp_path))
     suite = harness.load_suite(write_suite(
         tmp_path / "s.yaml", name="sw", runs_dir=str(tmp_path / "out"), recipes=[path],
@@ -663,19 +671,7 @@ def test_sweep_reuse_false_trains_the_sweep_seed_run_again_at_the_pick(tmp_path,
     calls: list = []
     val = {0.001: 0.70, 0.003: 0.80}
 
-    def launch(cmd, *, log, env, timeout_s):
-        calls.append(cmd)
-        run_dir = Path(next(c for c in cmd if c.startswith("output.dir=")).split("=", 1)[1])
-        seed = int(next(c for c in cmd if c.startswith("train.seed=")).split("=", 1)[1])
-        lr = float(next(c for c in cmd if c.startswith("train.lr="))[9:])
-        run_dir.mkdir(parents=True, exist_ok=True)
-        (run_dir / "metrics.json").write_text(json.dumps(
-            result("lora", seed, 0.5) | {"bench": None, "eval": {"accuracy": val[lr]}}))
-        log.parent.mkdir(parents=True, exist_ok=True)
-        log.write_text("fake\n")
-        return harness.Outcome("ok", 0, 0.01, None)
-
-    monkeypatch.setattr(harness, "launch_process", launch)
+    monkeypatch.setattr(harness, "launch_process", fake_sweep_launch(calls, val))
     path = write_recipe(tmp_path / "toy/lora.yaml", make_recipe(tmp_path))
     suite = harness.load_suite(write_suite(
         tmp_path / "s.yaml", name="sw", runs_dir=str(tmp_path / "out"), recipes=[path],
