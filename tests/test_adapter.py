@@ -131,6 +131,25 @@ def test_untrained_adapter_is_exactly_the_identity(kind, variant):
     assert torch.equal(logits(peft_model, ids), before)
 
 
+def test_gemma3_adapters_follow_o_proj_and_down_proj_and_start_as_the_identity():
+    """Gemma 3 (the gemma3-270m backbone, model_type gemma3_text) places adapters as Llama does:
+    after each block's attention output and feed-forward output projections."""
+    from transformers import Gemma3ForCausalLM, Gemma3TextConfig
+
+    torch.manual_seed(0)
+    model = Gemma3ForCausalLM(Gemma3TextConfig(
+        vocab_size=100, hidden_size=32, intermediate_size=64, num_hidden_layers=LAYERS,
+        num_attention_heads=2, num_key_value_heads=1, head_dim=16, max_position_embeddings=64,
+        pad_token_id=0,
+    ))
+    ids, _ = batch(n=4)
+    before = logits(model, ids)
+    peft_model = get_peft_model(model, BottleneckConfig(task_type="CAUSAL_LM", variant="houlsby"))
+    assert sorted(n.split("model.layers.")[1] for n in adapted_layers(peft_model)) == [
+        f"{i}.{leaf}" for i in range(LAYERS) for leaf in ("mlp.down_proj", "self_attn.o_proj")]
+    assert torch.equal(logits(peft_model, ids), before)
+
+
 @pytest.mark.parametrize("kind", ["bert", "llama"])
 def test_houlsby_adapts_attention_and_ffn_pfeiffer_only_ffn(kind):
     houlsby = adapted_layers(apply(kind, tiny(kind), variant="houlsby"))
