@@ -17,6 +17,7 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 
 from peftgov.bench import report, runner as harness  # noqa: E402
+from peftgov.bench.suite import ReportSpec  # noqa: E402
 
 T_975_DF2 = 4.302653  # t(0.975, df=2), from tables
 T_975 = {1: 12.706205, 2: 4.302653, 4: 2.776445, 10: 2.228139, 32 / 19: 5.176232}
@@ -333,6 +334,28 @@ def test_rows_of_two_tasks_on_one_dataset_share_a_table(tmp_path):
         (0, "lm_classification", ["lm_zeroshot"]),
         (5, "classification + lm_classification", ["lora", "lm_lora"]),
     ]
+
+
+
+def test_report_metric_tabulates_a_dotted_figure_instead_of_the_test_metric(tmp_path):
+    """A dialogue suite selects on loss but compares generations: ``report_metric:
+    generation.char_f1`` makes the table's figure (x100, higher better) that one."""
+    def run(method, seed, f1):
+        return result(method, seed, 0.0) | {"metric": "loss", "test": {"loss": 3.0 - f1},
+                                             "generation": {"char_f1": f1}}
+
+    write_results(tmp_path, [run("full", 42, 0.20), run("full", 43, 0.22),
+                             run("lora", 42, 0.18), run("lora", 43, 0.19)])
+    results = report.load_results(tmp_path)[0]
+    group, = report.build_groups(results, ReportSpec(metric="generation.char_f1"))
+    assert group.metric == "generation.char_f1" and group.scale == 100
+    assert group.row("full").values == pytest.approx({42: 20.0, 43: 22.0})
+    assert group.row("lora").diff.diff == pytest.approx(-2.5)
+    plain, = report.build_groups(results)
+    assert plain.metric == "loss" and plain.row("full").values == pytest.approx({42: 2.8, 43: 2.78})
+    suite = harness.load_suite(write_suite(tmp_path / "s.yaml", recipes=["r.yaml"], seeds=[1],
+                                           methods=["lora"], report_metric="generation.char_f1"))
+    assert suite.report_spec().metric == "generation.char_f1"
 
 
 # --------------------------------------------------------------------------- running

@@ -145,6 +145,9 @@ class SuiteFile:
     env: dict[str, Any] | None = None
     sweep_seed: int | None = None
     """The seed of the sweep runs (methods with ``sweep:``); default: the first of ``seeds``."""
+    report_metric: str | None = None
+    """The test figure the report's tables compare, as a dotted path into each run's
+    metrics.json (``generation.char_f1``); default: the run's own metric in ``test``."""
     sweep_reuse: bool = True
     """The method's run at the sweep seed is the picked sweep run itself (not trained twice);
     ``false`` trains it again, with the other seeds: for when the code or machine changed since
@@ -172,6 +175,8 @@ class ReportSpec:
     """Row order by label; labels not here follow, in :data:`METHOD_ORDER`."""
     targets: dict[str, Target] = field(default_factory=dict)
     """Target per label; a label not here gets :data:`ISSUE_TARGETS` of its peftgov method."""
+    metric: str | None = None
+    """See :attr:`SuiteFile.report_metric`."""
 
     def sort_key(self, label: str) -> tuple[int, int, str]:
         if label in self.order:
@@ -205,10 +210,12 @@ class Suite:
     """See :attr:`SuiteFile.sweep_seed`; set to the first seed when loaded."""
     sweep_reuse: bool = True
     """See :attr:`SuiteFile.sweep_reuse`."""
+    report_metric: str | None = None
+    """See :attr:`SuiteFile.report_metric`."""
 
     def report_spec(self) -> ReportSpec:
         return ReportSpec(self.reference, tuple(m.label for m in self.methods),
-                          {m.label: m.target_pts for m in self.methods})
+                          {m.label: m.target_pts for m in self.methods}, self.report_metric)
 
 
 def _typed(cls: type, raw: Any, path: Path, where: str = "") -> Any:
@@ -287,4 +294,5 @@ def load_suite(path: str | Path, *, runs_dir: str | Path | None = None) -> Suite
         reference=f.reference or REFERENCE,
         sweep_seed=f.sweep_seed if f.sweep_seed is not None else f.seeds[0],
         sweep_reuse=f.sweep_reuse,
+        report_metric=f.report_metric,
     )

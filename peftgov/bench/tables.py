@@ -7,7 +7,7 @@ import csv
 import io
 import math
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from .results import Result
@@ -80,6 +80,8 @@ class Group:
 
 def build_groups(results: list[Result], spec: ReportSpec | None = None) -> list[Group]:
     spec = spec or ReportSpec()
+    if spec.metric:  # the suite's report_metric instead of each run's own test metric
+        results = [replace(r, metric=spec.metric, value=r.get(spec.metric)) for r in results]
     buckets: dict[tuple, list[Result]] = {}
     for r in results:
         if r.value is not None:
