@@ -7,8 +7,8 @@ data, task options and seed: the task head is drawn from the seed before the met
 applied. A benchmark suite evaluates that once instead of once per method. The figure is
 cached under ``cache_dir()/test_before/<key>.json``, the key hashing everything it depends
 on (the backbone's fingerprint, the test file's SHA-256, the data and task options, the
-seed, precision and dtype, and peftgov's own code); single-process runs only (processes
-must agree on whether to evaluate).
+seed, precision and dtype, and peftgov's own code but the benchmark harness); single-process
+runs only (processes must agree on whether to evaluate).
 """
 
 from __future__ import annotations
@@ -24,10 +24,16 @@ from .cache import cache_dir, file_sha256
 PACKAGE = Path(__file__).resolve().parent
 
 
-def _code_digest() -> str:
+def code_digest(package: Path = PACKAGE) -> str:
+    """SHA-256 over peftgov's Python files, but for the benchmark harness (``bench/``: it
+    launches runs and writes reports, and computes no test figure), so that a change there
+    does not make every suite run evaluate its test set again."""
     h = hashlib.sha256()
-    for path in sorted(PACKAGE.rglob("*.py")):
-        h.update(str(path.relative_to(PACKAGE)).encode())
+    for path in sorted(package.rglob("*.py")):
+        rel = path.relative_to(package)
+        if rel.parts[0] == "bench":
+            continue
+        h.update(str(rel).encode())
         h.update(path.read_bytes())
     return h.hexdigest()
 
@@ -42,7 +48,7 @@ def key(recipe: Any, backbone: dict[str, Any], test_file: Path, mixed_precision:
         "seed": recipe.train.seed,
         "eval_batch_size": recipe.train.eval_batch_size,
         "mixed_precision": mixed_precision,
-        "code": _code_digest(),
+        "code": code_digest(),
     }
     return hashlib.sha256(json.dumps(record, sort_keys=True, default=str).encode()).hexdigest()
 

@@ -339,6 +339,22 @@ def torch_linear_model():
     return torch.nn.Sequential(torch.nn.Linear(2, 2))
 
 
+def test_before_cache_key_covers_peftgovs_code_but_not_the_benchmark_harness(tmp_path):
+    """Editing the harness (bench/) keeps cached before-training figures; editing anything
+    else in the package invalidates them."""
+    from peftgov.before import code_digest
+
+    pkg = tmp_path / "peftgov"
+    (pkg / "bench").mkdir(parents=True)
+    (pkg / "loop.py").write_text("a = 1\n")
+    (pkg / "bench" / "report.py").write_text("b = 1\n")
+    first = code_digest(pkg)
+    (pkg / "bench" / "report.py").write_text("b = 2\n")
+    assert code_digest(pkg) == first
+    (pkg / "loop.py").write_text("a = 2\n")
+    assert code_digest(pkg) != first
+
+
 def test_before_training_figure_is_shared_by_methods_that_start_as_the_backbone(
     make_recipe, tmp_path, monkeypatch
 ):
