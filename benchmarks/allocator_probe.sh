@@ -31,8 +31,9 @@ for config in "$@"; do
     esac
     env "${envs[@]}" /usr/bin/time -f "%U %S" -o "$d.time" taskset -c "$CORE" "${cmd[@]}" > "$d.log" 2>&1
     cpu[$n]=$(cat "$d.time")
-    train_mb=$("$PY" -c "import json,sys; m=json.load(open(sys.argv[1])); print(round((m.get('memory_mb') or {}).get('train') or m.get('peak_memory_mb') or 0))" "$d/metrics.json")
   done
+  # the longer run's peak (the loop's last $d)
+  train_mb=$("$PY" -c "import json,sys; m=json.load(open(sys.argv[1])); print(round((m.get('memory_mb') or {}).get('train') or m.get('peak_memory_mb') or 0))" "$d/metrics.json")
   read -r u1 s1 <<< "${cpu[$N1]}"; read -r u2 s2 <<< "${cpu[$N2]}"
   python3 -c "
 import sys
