@@ -364,7 +364,7 @@ def test_report_metric_tabulates_a_dotted_figure_instead_of_the_test_metric(tmp_
 def fake_launch(calls):
     """Stands in for the subprocess: writes a metrics.json where output.dir points."""
 
-    def launch(cmd, *, log, env, timeout_s):
+    def launch(cmd, *, log, env, timeout_s, cpus=None, stop=None):
         calls.append(cmd)
         run_dir = Path(next(c for c in cmd if c.startswith("output.dir=")).split("=", 1)[1])
         seed = int(next(c for c in cmd if c.startswith("train.seed=")).split("=", 1)[1])
@@ -509,6 +509,183 @@ def test_interrupt_is_recorded_and_stops_the_suite(tmp_path, make_recipe, monkey
     assert "toy-lora-seed0" in (tmp_path / "out/REPORT.md").read_text()
 
 
+def test_cpu_lanes_split_the_cpus_this_process_may_use(monkeypatch):
+    """--jobs N: N disjoint sets of the allowed CPUs, in order, the first ones larger; one job
+    keeps the harness's CPUs; more jobs than CPUs, or none, is a one-line error."""
+    import os
+
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {4, 5, 6, 7, 9})
+    assert harness.cpu_lanes(1) == [None]
+    assert harness.cpu_lanes(2) == [[4, 5, 6], [7, 9]]
+    assert harness.cpu_lanes(5) == [[4], [5], [6], [7], [9]]
+    with pytest.raises(harness.SuiteError, match=r"--jobs 6: this process may use 5 CPU"):
+        harness.cpu_lanes(6)
+    with pytest.raises(harness.SuiteError, match="--jobs"):
+        harness.cpu_lanes(0)
+
+
+def test_jobs_train_runs_at_once_each_pinned_to_its_own_lane(tmp_path, make_recipe,
+                                                            monkeypatch):
+    """--jobs 2: two runs in flight together (a barrier both must reach, else it times out),
+    each on its own lane's CPUs with OMP_NUM_THREADS its size, recorded in the result."""
+    import os
+    import threading
+
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 1, 2, 3})
+    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
+    calls: list = []
+    lanes: list = []
+    barrier = threading.Barrier(2, timeout=30)
+    plain = fake_launch(calls)
+
+    def launch(cmd, *, log, env, timeout_s, cpus=None, stop=None):
+        lanes.append((tuple(cpus), env["OMP_NUM_THREADS"]))
+        barrier.wait()  # the other lane's run is in flight too
+        return plain(cmd, log=log, env=env, timeout_s=timeout_s)
+
+    monkeypatch.setattr(harness, "launch_process", launch)
+    path = write_recipe(tmp_path / "toy/lora.yaml", make_recipe(tmp_path))
+    suite = harness.load_suite(write_suite(
+        tmp_path / "s.yaml", runs_dir=str(tmp_path / "out"), recipes=[path],
+        methods=["lora", "bitfit"], seeds=[1, 2],
+    ))
+    assert harness.run_suite(suite, jobs=2, report=False) == 0
+    assert len(calls) == 4 and set(lanes) == {((0, 1), "2"), ((2, 3), "2")}
+    bench = json.loads((tmp_path / "out/toy-bitfit-seed2.json").read_text())["bench"]
+    assert bench["jobs"] == 2 and bench["cpus"] in ([0, 1], [2, 3])
+    assert bench["omp_threads"] == "2"
+
+
+def test_jobs_start_a_sweeps_seed_runs_only_once_the_whole_sweep_is_in(tmp_path, make_recipe,
+                                                                      monkeypatch):
+    """--jobs 2 with a sweep: the sweep points train side by side, but no run at the pick
+    starts before every point's result exists, and the pick is the same as one job's."""
+    import os
+
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 1})
+    calls: list = []
+    val = {0.001: 0.70, 0.003: 0.80, 0.01: 0.75}
+    swept = fake_sweep_launch(calls, val)
+    out = tmp_path / "out"
+    early: list = []
+
+    def launch(cmd, **kw):
+        if "toy-lora-seed2" in " ".join(cmd):
+            early.extend(p for p in ("0.001", "0.003", "0.01")
+                         if not (out / f"sweep/toy-lora-sweep-lr{p}-seed1.json").is_file())
+        time.sleep(0.05)
+        return swept(cmd, **kw)
+
+    monkeypatch.setattr(harness, "launch_process", launch)
+    path = write_recipe(tmp_path / "toy/lora.yaml", make_recipe(tmp_path))
+    suite = harness.load_suite(write_suite(
+        tmp_path / "s.yaml", name="sw", runs_dir=str(out), recipes=[path],
+        methods=[{"name": "lora", "sweep": {"train.lr": [0.001, 0.003, 0.01]}}, "bitfit"],
+        seeds=[1, 2],
+    ))
+    assert harness.run_suite(suite, jobs=2, report=False) == 0
+    assert len(calls) == 6 and early == []
+    assert json.loads((out / "toy-lora-seed2.json").read_text())["bench"]["picked"] == {
+        "train.lr": 0.003}
+    assert json.loads((out / "toy-lora-seed1.json").read_text())["bench"]["reused_from"]
+
+
+def test_a_run_another_harness_process_holds_is_left_to_it(tmp_path, make_recipe, monkeypatch,
+                                                          capsys):
+    """Two harness processes on one results folder: a run whose lock another holds is skipped
+    (not trained twice, not a failure); once released, the next run of the suite trains it."""
+    import fcntl
+
+    calls: list = []
+    monkeypatch.setattr(harness, "launch_process", fake_launch(calls))
+    path = write_recipe(tmp_path / "toy/lora.yaml", make_recipe(tmp_path))
+    out = tmp_path / "out"
+    suite = harness.load_suite(write_suite(
+        tmp_path / "s.yaml", runs_dir=str(out), recipes=[path], methods=["lora", "bitfit"],
+        seeds=[1],
+    ))
+    (out / "runs").mkdir(parents=True)
+    with open(out / "runs/toy-lora-seed1.lock", "a") as held:
+        fcntl.flock(held, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        assert harness.run_suite(suite, report=False) == 0
+    assert [c for c in calls if "output.dir=" + str(out / "runs/toy-lora-seed1") in c] == []
+    assert len(calls) == 1 and not (out / "toy-lora-seed1.json").exists()
+    assert "skipped: another harness process holds" in capsys.readouterr().out
+    assert harness.run_suite(suite, report=False) == 0
+    assert len(calls) == 2 and (out / "toy-lora-seed1.json").is_file()
+
+
+def test_launch_process_pins_its_run_and_stops_it_when_asked(tmp_path):
+    """The lane's CPUs reach the child (and what it starts); ``stop`` set from another thread
+    stops it promptly (SIGINT to its group) and says ``interrupted``."""
+    import os
+    import threading
+
+    from peftgov.bench.process import launch_process
+
+    cpu = min(os.sched_getaffinity(0))
+    log = tmp_path / "run.log"
+    stop = threading.Event()
+    code = ("import os, subprocess, sys, time; print(sorted(os.sched_getaffinity(0)), "
+            "subprocess.run([sys.executable, '-c', 'import os; print(len(os.sched_getaffinity(0)))'],"
+            " capture_output=True, text=True).stdout.strip(), 'sleeping', flush=True); "
+            "time.sleep(120)")
+
+    def stop_once_it_sleeps() -> None:
+        deadline = time.time() + 60
+        while time.time() < deadline and not (
+                log.is_file() and "sleeping\n" in log.read_text(errors="replace")):
+            time.sleep(0.05)
+        stop.set()
+
+    threading.Thread(target=stop_once_it_sleeps, daemon=True).start()
+    outcome = launch_process([sys.executable, "-c", code], log=log, env=dict(os.environ),
+                             timeout_s=None, cpus=[cpu], stop=stop)
+    assert outcome.status == "interrupted" and outcome.wall_time_s < 30
+    assert f"[{cpu}] 1 sleeping" in log.read_text()
+
+
+def test_interrupt_with_jobs_records_every_run_in_flight(tmp_path, make_recipe, monkeypatch):
+    """Ctrl-C with --jobs 2: both runs in flight are stopped and recorded as interrupted, no
+    further run starts, exit 130."""
+    import os
+    import signal
+    import threading
+
+    sleeper(monkeypatch)
+    cpu = min(os.sched_getaffinity(0))  # real CPUs (the children are pinned), one will do
+    monkeypatch.setattr(harness, "cpu_lanes", lambda jobs: [[cpu]] * jobs)
+    path = write_recipe(tmp_path / "toy/lora.yaml", make_recipe(tmp_path))
+    suite = harness.load_suite(write_suite(
+        tmp_path / "s.yaml", runs_dir=str(tmp_path / "out"), recipes=[path],
+        methods=["lora", "bitfit", "full"], seeds=[0],
+    ))
+    logs = [tmp_path / f"out/logs/toy-{m}-seed0.log" for m in ("lora", "bitfit")]
+    done = threading.Event()
+
+    def ctrl_c_once_both_sleep() -> None:
+        deadline = time.time() + 110
+        while not done.is_set() and time.time() < deadline:
+            if all(g.is_file() and "\nsleeping" in g.read_text(errors="replace") for g in logs):
+                os.kill(os.getpid(), signal.SIGINT)
+                return
+            time.sleep(0.05)
+
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    watcher = threading.Thread(target=ctrl_c_once_both_sleep, daemon=True)
+    watcher.start()
+    try:
+        assert harness.run_suite(suite, jobs=2, report=False) == 130
+    finally:
+        done.set()
+        watcher.join(timeout=5)
+        signal.signal(signal.SIGINT, previous)
+    for m in ("lora", "bitfit"):
+        failed = json.loads((tmp_path / f"out/failed/toy-{m}-seed0.json").read_text())
+        assert failed["status"] == "interrupted" and failed["wall_time_s"] < 30
+    assert not (tmp_path / "out/logs/toy-full-seed0.log").exists()
+
+
 def test_scaling_table_from_rows(tmp_path):
     from peftgov.bench.scaling import write
 
@@ -631,7 +808,7 @@ def fake_sweep_launch(calls: list, val: dict, test: dict | None = None):
     """A stand-in for launching a run: records the command, writes a result whose validation
     (and test) accuracy is looked up by the command's ``train.lr`` (0.01 when not given)."""
 
-    def launch(cmd, *, log, env, timeout_s):
+    def launch(cmd, *, log, env, timeout_s, cpus=None, stop=None):
         calls.append(cmd)
         run_dir = Path(next(c for c in cmd if c.startswith("output.dir=")).split("=", 1)[1])
         seed = int(next(c for c in cmd if c.startswith("train.seed=")).split("=", 1)[1])

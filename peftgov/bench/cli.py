@@ -2,7 +2,7 @@
 that dispatches them is :func:`peftgov.bench.runner.main` (``python -m benchmarks``,
 ``peftgov bench``):
 
-    python -m benchmarks run benchmarks/suites/banking77.yaml [--only lora,full] [--dry-run]
+    python -m benchmarks run benchmarks/suites/banking77.yaml [--only lora,full] [--jobs 2]
     python -m benchmarks report benchmarks/suites/banking77.yaml   # or a results folder
     python -m benchmarks peak --threads 1,2 --out benchmarks/results/peak_flops.json
     python -m benchmarks scaling [--methods lora ...]
@@ -51,6 +51,10 @@ def parser() -> argparse.ArgumentParser:
                    help="run each through `accelerate launch --config_file ACCELERATE_CONFIG`")
     r.add_argument("--timeout", type=float, help="seconds before a run is stopped as failed")
     r.add_argument("--runs-dir", help="results folder (default: the suite's runs_dir)")
+    r.add_argument("--jobs", type=int, default=1, metavar="N",
+                   help="train up to N runs at once, each pinned to its own 1/N of this "
+                        "process's CPUs with OMP_NUM_THREADS set to that share (default 1; "
+                        "each run needs its own memory)")
     r.add_argument("--no-report", action="store_true", help="do not write the report after")
     sub.add_parser("scaling", help="step time vs sequence length and batch size (see --help)")
     pk = sub.add_parser(

@@ -1,6 +1,7 @@
-"""One run's subprocess: output into a log, its own process group, a timeout, and a clean stop
-on Ctrl-C / SIGTERM (SIGINT to the group, then SIGTERM, then SIGKILL); the telling error line
-and tail of the log for the failure record."""
+"""One run's subprocess: output into a log, its own process group, a timeout, optionally its
+own CPUs (a lane of ``--jobs``), and a clean stop on Ctrl-C / SIGTERM or when the harness asks
+(SIGINT to the group, then SIGTERM, then SIGKILL); the telling error line and tail of the log
+for the failure record."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import os
 import shlex
 import signal
 import subprocess
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,30 +27,40 @@ class Outcome:
     maxrss_mb: float | None
 
 
-def _child_setup() -> None:
-    # A harness started in the background ignores SIGINT, and children inherit that: restore
-    # the default so that stopping a run (SIGINT to its group) reaches Python in it.
-    signal.signal(signal.SIGINT, signal.SIG_DFL)
+def _child_setup(cpus: list[int] | None):
+    def setup() -> None:
+        # A harness started in the background ignores SIGINT, and children inherit that:
+        # restore the default so that stopping a run (SIGINT to its group) reaches Python in it.
+        signal.signal(signal.SIGINT, signal.SIG_DFL)
+        if cpus:  # inherited by everything the run starts (accelerate's workers too)
+            os.sched_setaffinity(0, cpus)
+
+    return setup
 
 
-def launch_process(cmd: list[str], *, log: Path, env: dict[str, str], timeout_s: float | None
+def launch_process(cmd: list[str], *, log: Path, env: dict[str, str], timeout_s: float | None,
+                   cpus: list[int] | None = None, stop: threading.Event | None = None
                    ) -> Outcome:
     """Run ``cmd`` with stdout + stderr into ``log``, in its own process group (so stopping
-    it reaches ``accelerate launch``'s workers too). On Ctrl-C / SIGTERM the run is stopped
-    and the outcome says ``interrupted`` (the caller records it, then stops the suite)."""
+    it reaches ``accelerate launch``'s workers too), on ``cpus`` only when given. On Ctrl-C /
+    SIGTERM, or once ``stop`` is set (how the harness stops runs in other threads), the run is
+    stopped and the outcome says ``interrupted`` (the caller records it, then stops the
+    suite)."""
     log.parent.mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()
     with open(log, "wb") as out:
         out.write(f"$ {shlex.join(cmd)}\n".encode())
         out.flush()
         proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, env=env,
-                                start_new_session=True, preexec_fn=_child_setup)
+                                start_new_session=True, preexec_fn=_child_setup(cpus))
         status = "ok"
         try:
             while True:
                 pid, wstatus, rusage = os.wait4(proc.pid, os.WNOHANG)
                 if pid:
                     break
+                if stop is not None and stop.is_set():
+                    raise KeyboardInterrupt
                 if timeout_s and time.perf_counter() - start > timeout_s:
                     status = "timeout"
                     _stop(proc)

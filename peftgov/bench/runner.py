@@ -9,6 +9,11 @@ a table. Re-running a suite skips the ids whose result JSON exists (``--force`` 
 again); a run interrupted mid-way resumes from its last checkpoint (peftgov's
 ``output.resume``). Ctrl-C or SIGTERM stops the current run, records it and stops the suite.
 
+``--jobs N`` trains up to N runs at once, each in a lane of its own: the CPUs this process may
+use, split into N disjoint sets (:func:`cpu_lanes`), a run's processes pinned to its lane's set
+and ``OMP_NUM_THREADS`` set to its size (unless the environment sets it). A sweep's runs still
+wait for the whole sweep; Ctrl-C stops and records every run in flight.
+
 :func:`main` is the command line (``python -m benchmarks``, ``peftgov bench``; its words are
 in :mod:`.cli`): exit 0 when every selected run is finished, 1 when any failed, 130 when
 interrupted, 2 for a suite file error.
@@ -16,12 +21,15 @@ interrupted, 2 for a suite file error.
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import platform
 import shlex
 import signal
 import sys
+import threading
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -37,7 +45,8 @@ from .suite import BASELINES, Suite, SuiteError, load_suite
 from .sweep import SWEEP_DIR, expand
 
 __all__ = [  # the runner's own, and the suite steps it drives (one namespace for callers)
-    "Outcome", "Run", "Runner", "Suite", "SuiteError", "command", "format_value", "full_plan",
+    "Outcome", "Run", "Runner", "Suite", "SuiteError", "command", "cpu_lanes", "format_value",
+    "full_plan",
     "full_split_stats", "launch_process", "load_suite", "main", "plan", "run_suite",
     "write_sample", "write_suite_report",
 ]
@@ -62,6 +71,8 @@ class Runner:
     suite: Suite
     launch: str | None = None
     timeout_s: float | None = None
+    jobs: int = 1
+    force: bool = False
     git: dict[str, Any] = field(default_factory=dict)
 
     def result_path(self, run: Run) -> Path:
@@ -91,8 +102,24 @@ class Runner:
         env.update(self.suite.env)
         return env
 
-    def execute(self, run: Run) -> tuple[str, str]:
-        """Train one run; returns (status, one-line summary)."""
+    def execute(self, run: Run, *, cpus: list[int] | None = None,
+                stop: threading.Event | None = None) -> tuple[str, str]:
+        """Train one run (on ``cpus`` only, when given; stopped once ``stop`` is set); returns
+        (status, one-line summary). A run another harness process is training (its lock file
+        ``runs/<id>.lock`` held) is left to it: status ``busy``."""
+        lock = self.run_dir(run).parent / f"{run.id}.lock"  # not with_suffix: ids hold dots
+        lock.parent.mkdir(parents=True, exist_ok=True)
+        with open(lock, "a") as handle:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                return "busy", f"skipped: another harness process holds {lock}"
+            if not self.force and self.result_path(run).is_file():
+                return "ok", f"finished meanwhile elsewhere -> {self.result_path(run)}"
+            return self._execute(run, cpus, stop)
+
+    def _execute(self, run: Run, cpus: list[int] | None, stop: threading.Event | None
+                 ) -> tuple[str, str]:
         if run.reuse and Path(run.reuse).is_file():  # the picked sweep run is this run
             metrics = json.loads(Path(run.reuse).read_text(encoding="utf-8"))
             metrics["bench"] = {**metrics["bench"], "id": run.id, "sweep": None,
@@ -112,8 +139,12 @@ class Runner:
                 extra = full_split_stats(run)
         except Exception as exc:  # a data problem: let peftgov report it in the subprocess
             setup_error = f"{type(exc).__name__}: {exc}"
-        outcome = launch_process(cmd, log=self.log_path(run), env=self.env(),
-                                 timeout_s=self.timeout_s or self.suite.timeout_s)
+        env = self.env()
+        if cpus and "OMP_NUM_THREADS" not in env:
+            env["OMP_NUM_THREADS"] = str(len(cpus))
+        outcome = launch_process(cmd, log=self.log_path(run), env=env,
+                                 timeout_s=self.timeout_s or self.suite.timeout_s,
+                                 cpus=cpus, stop=stop)
         interrupted = outcome.status == "interrupted"
         metrics_file = run_dir / "metrics.json"
         if interrupted and outcome.returncode == 0 and metrics_file.is_file():
@@ -131,6 +162,7 @@ class Runner:
             )
         metrics = json.loads(metrics_file.read_text(encoding="utf-8"))
         metrics["bench"] = self._bench_record(run, cmd, outcome, started, extra)
+        metrics["bench"].update(jobs=self.jobs, cpus=cpus, omp_threads=env.get("OMP_NUM_THREADS"))
         write_json(self.result_path(run), metrics)
         self.failed_path(run).unlink(missing_ok=True)
         if interrupted:
@@ -238,6 +270,43 @@ def _select(runs: list[Run], only: str | None, seeds: str | None = None) -> list
     return [r for r in runs if r.label in wanted]
 
 
+def cpu_lanes(jobs: int) -> list[list[int] | None]:
+    """``jobs`` disjoint sets of the CPUs this process may use, in order (the first sets one
+    larger when they do not divide evenly); ``[None]`` for one job: its runs keep the
+    harness's CPUs, as without ``--jobs``."""
+    if jobs < 1:
+        raise SuiteError(f"--jobs: expected a number of runs at once >= 1, got {jobs}")
+    if jobs == 1:
+        return [None]
+    cpus = sorted(os.sched_getaffinity(0))
+    if jobs > len(cpus):
+        raise SuiteError(f"--jobs {jobs}: this process may use {len(cpus)} CPU(s) "
+                         f"({_span(cpus)}); each run at once needs one of its own")
+    size, extra = divmod(len(cpus), jobs)
+    lanes, first = [], 0
+    for i in range(jobs):
+        last = first + size + (i < extra)
+        lanes.append(cpus[first:last])
+        first = last
+    return lanes
+
+
+def _span(cpus: list[int]) -> str:
+    return f"{cpus[0]}-{cpus[-1]}" if cpus[-1] - cpus[0] == len(cpus) - 1 > 0 else \
+        ",".join(map(str, cpus))
+
+
+def _in_lane(runner: Runner, run: Run, cpus: list[int] | None, stop: threading.Event
+             ) -> tuple[str, str]:
+    """A lane's thread: ``runner.execute``, its interrupt turned into a status."""
+    try:
+        return runner.execute(run, cpus=cpus, stop=stop)
+    except KeyboardInterrupt:
+        if runner.state(run) == "finished":
+            return "ok", f"finished as it was stopped: kept -> {runner.result_path(run)}"
+        return "interrupted", f"interrupted -> {runner.failed_path(run)}"
+
+
 def run_suite(
     suite: Suite,
     *,
@@ -247,20 +316,23 @@ def run_suite(
     force: bool = False,
     launch: str | None = None,
     timeout_s: float | None = None,
+    jobs: int = 1,
     report: bool = True,
     out=None,
 ) -> int:
-    """Train every unfinished run of ``suite``; 0 when all are finished, 1 if any failed,
-    130 when interrupted."""
+    """Train every unfinished run of ``suite``, up to ``jobs`` at once (:func:`cpu_lanes`);
+    0 when all are finished, 1 if any failed, 130 when interrupted."""
     out = out or sys.stdout
     runs = _select(full_plan(suite), only, seeds)
-    runner = Runner(suite, launch=launch, timeout_s=timeout_s)
+    lanes = cpu_lanes(jobs)
+    runner = Runner(suite, launch=launch, timeout_s=timeout_s, jobs=jobs, force=force)
     if launch and not Path(launch).is_file():
         raise SuiteError(f"--launch: accelerate config not found: {launch}")
     todo = [r for r in runs if force or runner.state(r) != "finished"]
     print(
         f"suite {suite.name}: {len(runs)} runs, {len(runs) - len(todo)} finished, "
-        f"{len(todo)} to run -> {suite.runs_dir}",
+        f"{len(todo)} to run -> {suite.runs_dir}"
+        + (f"; {jobs} at once, on CPUs " + " | ".join(map(_span, lanes)) if jobs > 1 else ""),
         file=out, flush=True,
     )
     if dry_run:
@@ -281,34 +353,58 @@ def run_suite(
     # run's process group is its own, so it would otherwise outlive the harness.
     previous = _on_sigterm(_interrupt)
     tried: set[str] = set()
+    free = list(lanes)
+    running: dict[Future, tuple[str, list[int] | None, Run]] = {}  # -> (prefix, lane, run)
+    stop = threading.Event()  # tells the lanes' runs to stop
+    pool = ThreadPoolExecutor(jobs, thread_name_prefix="lane") if jobs > 1 else None
+    replan = False  # a sweep run finished: once nothing else can start, plan again
     try:
-        while True:  # again once a sweep has finished: its method's runs can start
-            done_sweep = False
+        while True:
             for i, r in enumerate(runs, start=1):
+                if not free:
+                    break
                 if r.id in tried:
                     continue
                 prefix = f"[{i}/{len(runs)}] {r.id.ljust(width)}"
-                state = runner.state(r)
-                if state == "finished" and not force:
+                if runner.state(r) == "finished" and not force:
                     print(f"{prefix}  skip (finished)", file=out, flush=True)
                     tried.add(r.id)
                     continue
                 if r.waiting:
                     continue
-                print(f"{prefix}  ...", end=" ", file=out, flush=True)
-                status, line = runner.execute(r)
                 tried.add(r.id)
-                failed += status != "ok"
-                done_sweep |= r.sweep is not None and status == "ok"
-                print(line, file=out, flush=True)
-            waiting = [r for r in runs if r.waiting and r.id not in tried]
-            if not (waiting and done_sweep):
-                for r in waiting:
-                    print(f"{r.id.ljust(width)}  waiting: its sweep has not finished",
-                          file=out, flush=True)
+                lane = free.pop(0)
+                if pool is None:  # in this thread: Ctrl-C reaches the run directly
+                    print(f"{prefix}  ...", end=" ", file=out, flush=True)
+                    future: Future = Future()
+                    future.set_result(runner.execute(r))
+                else:
+                    print(f"{prefix}  started on CPU {_span(lane)}", file=out, flush=True)
+                    future = pool.submit(_in_lane, runner, r, lane, stop)
+                running[future] = (prefix, lane, r)
+            if free and replan:  # nothing else to start: plan again with the sweep's result
+                runs, replan = _select(full_plan(suite), only, seeds), False
+                continue
+            if not running:
+                for r in runs:
+                    if r.waiting and r.id not in tried:
+                        print(f"{r.id.ljust(width)}  waiting: its sweep has not finished",
+                              file=out, flush=True)
                 break
-            runs = _select(full_plan(suite), only, seeds)
+            done, _ = wait(running, timeout=1.0, return_when=FIRST_COMPLETED)
+            for future in done:
+                prefix, lane, r = running.pop(future)
+                free.append(lane)
+                status, line = future.result()
+                print(line if pool is None else f"{prefix}  {line}", file=out, flush=True)
+                failed += status not in ("ok", "busy")
+                replan |= r.sweep is not None and status == "ok"
+                if status == "interrupted":
+                    raise KeyboardInterrupt
     except KeyboardInterrupt:
+        stop.set()
+        for future, (prefix, lane, r) in running.items():  # each records its run, then ends
+            print(f"{prefix}  {future.result()[1]}", file=out, flush=True)
         print(f"\ninterrupted: recorded in {suite.runs_dir / 'failed'}; run the same command "
               "again to continue (finished runs are skipped, an interrupted one resumes)",
               file=out, flush=True)
@@ -316,6 +412,9 @@ def run_suite(
             write_suite_report(suite)
         return 130
     finally:
+        stop.set()
+        if pool is not None:
+            pool.shutdown(wait=True)
         _on_sigterm(previous)
     if report:
         path = write_suite_report(suite)
@@ -382,7 +481,8 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         return run_suite(
             suite, only=args.only, seeds=args.seeds, dry_run=args.dry_run, force=args.force,
-            launch=args.launch, timeout_s=args.timeout, report=not args.no_report,
+            launch=args.launch, timeout_s=args.timeout, jobs=args.jobs,
+            report=not args.no_report,
         )
     except SuiteError as exc:
         print(f"benchmarks: error: {exc}", file=sys.stderr)
