@@ -7,11 +7,14 @@ import pytest
 import torch
 import torch.nn.functional as F
 from peft import LoraConfig, get_peft_model
+from peft.tuners.lora.layer import Linear as LoraLinear
 from torch import nn
 from transformers import AutoModelForSequenceClassification
 
 import peftgov
-from peftgov.methods.lora import FusedDropoutLinear, _DropoutLinear, fuse_dropout, keep_mask
+from peftgov.methods.lora import (
+    FusedDropoutLinear, ScaledAddLinear, _DropoutLinear, fuse_dropout, fuse_scaled_add, keep_mask,
+)
 
 from conftest import TINY_BERT
 
@@ -150,3 +153,82 @@ def test_activation_checkpointing_drops_the_same_elements_twice(tiny_bert_dir, r
     assert plain.keys() == checkpointed.keys() and any("lora_A" in n for n in plain)
     for name in plain:
         torch.testing.assert_close(checkpointed[name], plain[name], msg=name)
+
+
+def _scaled_add_pair(tiny_bert_dir, dropout: float = 0.0):
+    """peft's LoRA layers and the same adapter with :class:`ScaledAddLinear` (lora_B nonzero:
+    at init B = 0 would hide the update)."""
+    models = []
+    for scaled in (False, True):
+        model, _ = _lora_model(tiny_bert_dir, fused=False, dropout=dropout)
+        for name, p in model.named_parameters():
+            if "lora_B" in name:
+                torch.nn.init.normal_(p, std=0.5, generator=torch.Generator().manual_seed(1))
+        if scaled:
+            assert fuse_scaled_add(model) == sum(
+                "lora_A" in n for n, m in model.named_modules() if isinstance(m, nn.Linear))
+        models.append(model)
+    return models
+
+
+def test_scaled_add_computes_peft_function_and_gradients(tiny_bert_dir):
+    """One GEMM for base + scaling * B(A(x)): the same outputs and gradients as peft's forward
+    (to float rounding), the same state-dict names, the same merged weights."""
+    plain, scaled = _scaled_add_pair(tiny_bert_dir)
+    assert all(type(m) is ScaledAddLinear for m in scaled.modules() if isinstance(m, LoraLinear))
+    assert plain.state_dict().keys() == scaled.state_dict().keys()
+    ids = torch.randint(5, TINY_BERT["vocab_size"], (6, 11))
+    labels = torch.tensor([0, 1, 2, 0, 1, 2])
+    grads = []
+    for model in (plain, scaled):
+        model.train()
+        loss = model(input_ids=ids, labels=labels).loss
+        loss.backward()
+        grads.append({n: p.grad for n, p in model.named_parameters() if p.grad is not None})
+    assert grads[0].keys() == grads[1].keys() and any("lora_A" in n for n in grads[0])
+    for name in grads[0]:
+        torch.testing.assert_close(grads[1][name], grads[0][name], msg=name)
+    plain.eval()
+    scaled.eval()
+    with torch.no_grad():
+        want = plain(input_ids=ids).logits
+        torch.testing.assert_close(scaled(input_ids=ids).logits, want)
+        with scaled.disable_adapter(), plain.disable_adapter():  # peft's path: exactly
+            frozen = plain(input_ids=ids).logits
+            assert torch.equal(scaled(input_ids=ids).logits, frozen)
+        assert not torch.allclose(want, frozen, atol=1e-3)  # the update is not nil
+        merged = scaled.merge_and_unload()
+        torch.testing.assert_close(merged(input_ids=ids).logits, want, rtol=1e-5, atol=1e-5)
+
+
+def test_scaled_add_with_folded_dropout_drops_like_peft_formula(tiny_bert_dir):
+    """Folded dropout + scaled add in training equals base(x) + scaling * B(A(x * mask * s))
+    with the mask the fused op draws; and a layer with peft's own dropout keeps peft's path."""
+    class Tiny(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.proj = nn.Linear(24, 10)
+
+    torch.manual_seed(0)
+    peft_model = get_peft_model(Tiny(), LoraConfig(r=4, lora_alpha=8, lora_dropout=0.2,
+                                                   target_modules=["proj"]))
+    layer = peft_model.base_model.model.proj
+    assert type(layer) is LoraLinear
+    torch.nn.init.normal_(layer.lora_B["default"].weight, generator=torch.Generator().manual_seed(1))
+    x = torch.randn(3, 5, 24)
+    torch.manual_seed(7)
+    want_peft = layer(x)  # peft's nn.Dropout draw
+    layer.__class__ = ScaledAddLinear
+    torch.manual_seed(7)
+    assert torch.equal(layer(x), want_peft)  # nn.Dropout not folded: peft's forward
+    layer.__class__ = LoraLinear
+    model = nn.Sequential(layer)
+    assert fuse_dropout(model) == 1 and fuse_scaled_add(model) == 1
+    layer.train()
+    torch.manual_seed(9)
+    got = layer(x)
+    torch.manual_seed(9)
+    keep, scale = keep_mask(x, 0.2)
+    a, b = layer.lora_A["default"].weight, layer.lora_B["default"].weight
+    want = layer.base_layer(x) + 2.0 * F.linear(F.linear(x * keep * scale, a), b)
+    torch.testing.assert_close(got, want)
