@@ -45,6 +45,7 @@ from .data import carve_validation, read_rows, subsample
 from .errors import PeftgovError, RecipeError
 from .evaluation import evaluate, make_loader
 from .methods.base import trainable_state
+from .sampling import even_split
 from .tasks import Task, get_task
 
 SHARED = ("naive", "replay", "l2", "ewc")
@@ -70,13 +71,7 @@ def split_labels(labels: list[str], n: int, seed: int) -> list[list[str]]:
     first ``len % n`` one larger)."""
     order = sorted(labels)
     random.Random(seed).shuffle(order)
-    size, extra = divmod(len(order), n)
-    groups, start = [], 0
-    for i in range(n):
-        end = start + size + (i < extra)
-        groups.append(order[start:end])
-        start = end
-    return groups
+    return even_split(order, n)
 
 
 def _rows(spec: str, recipe: Recipe) -> list[dict[str, Any]]:

@@ -1,4 +1,5 @@
-"""Length-grouped batching: fewer padding tokens, still a fresh random order every epoch.
+"""Length-grouped batching: fewer padding tokens, still a fresh random order every epoch; and
+:func:`even_split`, a list cut into near-equal groups (continual tasks, benchmark lanes).
 
 Examples are shuffled, cut into mega-batches of ``mega`` batches, each mega-batch is sorted by
 length and cut into batches, and the batches are shuffled. Every example appears exactly once
@@ -58,3 +59,15 @@ class LengthGroupedBatchSampler(Sampler[list[int]]):
 
     def __len__(self) -> int:
         return (len(self.lengths) + self.batch_size - 1) // self.batch_size
+
+
+def even_split(items: Sequence, n: int) -> list[list]:
+    """``items`` cut in order into ``n`` consecutive groups of nearly equal size (the first
+    ``len(items) % n`` one larger)."""
+    size, extra = divmod(len(items), n)
+    groups, start = [], 0
+    for i in range(n):
+        end = start + size + (i < extra)
+        groups.append(list(items[start:end]))
+        start = end
+    return groups

@@ -451,6 +451,41 @@ def sleeper(monkeypatch):
         sys.executable, "-c", "import time; print('sleeping', flush=True); time.sleep(120)"])
 
 
+def interrupted_once_sleeping(logs: list[Path], run):
+    """``run()`` with a real Ctrl-C (SIGINT to this process) sent once every log in ``logs``
+    shows its sleeper's output line; returns what ``run()`` returned."""
+    import os
+    import signal
+    import threading
+
+    done = threading.Event()
+
+    def ctrl_c_once_all_sleep() -> None:
+        # Not a fixed delay: under load the suite's set-up can outlast any timer, and the
+        # Ctrl-C must arrive while the runs' subprocesses are being waited on.
+        # A real SIGINT (what Ctrl-C sends), which also wakes a main thread blocked in a wait;
+        # the deadline stays below the sleeper's 120 s.
+        deadline = time.time() + 110
+        while not done.is_set() and time.time() < deadline:
+            # the child's own output line (the log's first line, the command, says it too)
+            if all(g.is_file() and "\nsleeping" in g.read_text(errors="replace") for g in logs):
+                os.kill(os.getpid(), signal.SIGINT)
+                return
+            time.sleep(0.05)
+
+    # Ctrl-C at a terminal raises KeyboardInterrupt; a test process started in the background
+    # by a non-interactive shell inherits SIGINT *ignored*, so install Python's handler here.
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    watcher = threading.Thread(target=ctrl_c_once_all_sleep, daemon=True)
+    watcher.start()
+    try:
+        return run()
+    finally:
+        done.set()
+        watcher.join(timeout=5)
+        signal.signal(signal.SIGINT, previous)
+
+
 def test_timeout_lands_in_failed(tmp_path, make_recipe, monkeypatch):
     sleeper(monkeypatch)
     path = write_recipe(tmp_path / "toy/lora.yaml", make_recipe(tmp_path))
@@ -466,10 +501,6 @@ def test_timeout_lands_in_failed(tmp_path, make_recipe, monkeypatch):
 
 
 def test_interrupt_is_recorded_and_stops_the_suite(tmp_path, make_recipe, monkeypatch):
-    import os
-    import signal
-    import threading
-
     sleeper(monkeypatch)
     path = write_recipe(tmp_path / "toy/lora.yaml", make_recipe(tmp_path))
     suite = harness.load_suite(write_suite(
@@ -477,32 +508,7 @@ def test_interrupt_is_recorded_and_stops_the_suite(tmp_path, make_recipe, monkey
         methods=["lora", "bitfit"], seeds=[0],
     ))
     log = tmp_path / "out/logs/toy-lora-seed0.log"
-    done = threading.Event()
-
-    def ctrl_c_once_the_first_run_waits() -> None:
-        # Not a fixed delay: under load the suite's set-up can outlast any timer, and the
-        # Ctrl-C must arrive while the first run's subprocess is being waited on.
-        # A real SIGINT (what Ctrl-C sends), which also wakes a main thread blocked in a wait;
-        # the deadline stays below the sleeper's 120 s.
-        deadline = time.time() + 110
-        while not done.is_set() and time.time() < deadline:
-            # the child's own output line (the log's first line, the command, says it too)
-            if log.is_file() and "\nsleeping" in log.read_text(errors="replace"):
-                os.kill(os.getpid(), signal.SIGINT)
-                return
-            time.sleep(0.05)
-
-    # Ctrl-C at a terminal raises KeyboardInterrupt; a test process started in the background
-    # by a non-interactive shell inherits SIGINT *ignored*, so install Python's handler here.
-    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
-    watcher = threading.Thread(target=ctrl_c_once_the_first_run_waits, daemon=True)
-    watcher.start()
-    try:
-        assert harness.run_suite(suite, report=True) == 130
-    finally:
-        done.set()
-        watcher.join(timeout=5)
-        signal.signal(signal.SIGINT, previous)
+    assert interrupted_once_sleeping([log], lambda: harness.run_suite(suite, report=True)) == 130
     failed = json.loads((tmp_path / "out/failed/toy-lora-seed0.json").read_text())
     assert failed["status"] == "interrupted" and failed["wall_time_s"] < 30
     assert not (tmp_path / "out/logs/toy-bitfit-seed0.log").exists()  # the suite stopped
@@ -649,8 +655,6 @@ def test_interrupt_with_jobs_records_every_run_in_flight(tmp_path, make_recipe, 
     """Ctrl-C with --jobs 2: both runs in flight are stopped and recorded as interrupted, no
     further run starts, exit 130."""
     import os
-    import signal
-    import threading
 
     sleeper(monkeypatch)
     cpu = min(os.sched_getaffinity(0))  # real CPUs (the children are pinned), one will do
@@ -661,25 +665,8 @@ def test_interrupt_with_jobs_records_every_run_in_flight(tmp_path, make_recipe, 
         methods=["lora", "bitfit", "full"], seeds=[0],
     ))
     logs = [tmp_path / f"out/logs/toy-{m}-seed0.log" for m in ("lora", "bitfit")]
-    done = threading.Event()
-
-    def ctrl_c_once_both_sleep() -> None:
-        deadline = time.time() + 110
-        while not done.is_set() and time.time() < deadline:
-            if all(g.is_file() and "\nsleeping" in g.read_text(errors="replace") for g in logs):
-                os.kill(os.getpid(), signal.SIGINT)
-                return
-            time.sleep(0.05)
-
-    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
-    watcher = threading.Thread(target=ctrl_c_once_both_sleep, daemon=True)
-    watcher.start()
-    try:
-        assert harness.run_suite(suite, jobs=2, report=False) == 130
-    finally:
-        done.set()
-        watcher.join(timeout=5)
-        signal.signal(signal.SIGINT, previous)
+    assert interrupted_once_sleeping(logs, lambda: harness.run_suite(suite, jobs=2,
+                                                                     report=False)) == 130
     for m in ("lora", "bitfit"):
         failed = json.loads((tmp_path / f"out/failed/toy-{m}-seed0.json").read_text())
         assert failed["status"] == "interrupted" and failed["wall_time_s"] < 30

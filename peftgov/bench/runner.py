@@ -36,6 +36,7 @@ from typing import Any
 
 import yaml
 
+from ..sampling import even_split
 from .cli import measure_peaks, parser
 from .fewshot import full_split_stats, write_sample
 from .plan import Run, format_value, plan
@@ -282,13 +283,7 @@ def cpu_lanes(jobs: int) -> list[list[int] | None]:
     if jobs > len(cpus):
         raise SuiteError(f"--jobs {jobs}: this process may use {len(cpus)} CPU(s) "
                          f"({_span(cpus)}); each run at once needs one of its own")
-    size, extra = divmod(len(cpus), jobs)
-    lanes, first = [], 0
-    for i in range(jobs):
-        last = first + size + (i < extra)
-        lanes.append(cpus[first:last])
-        first = last
-    return lanes
+    return even_split(cpus, jobs)
 
 
 def _span(cpus: list[int]) -> str:
