@@ -25,8 +25,11 @@ for config in "$@"; do
     args=("$recipe" "train.lr=$lr" train.eval_every=100000 "train.max_steps=$n" "output.dir=$d" output.overwrite=true)
     case $config in
       hf) cmd=("$PY" benchmarks/baselines/hf_trainer.py "${args[@]}"); envs=() ;;
-      peftgov) cmd=("$PY" -m peftgov train --quiet "${args[@]}"); envs=() ;;
-      peftgov:*) cmd=("$PY" -m peftgov train --quiet "${args[@]}"); envs=("MALLOC_MMAP_THRESHOLD_=${config#peftgov:}") ;;
+      # train.cache_test_before=false: both runs evaluate the test set before training, so
+      # that cost cancels (a cache filled by the first run would make the second one cheaper)
+      peftgov) cmd=("$PY" -m peftgov train --quiet "${args[@]}" train.cache_test_before=false); envs=() ;;
+      peftgov:*) cmd=("$PY" -m peftgov train --quiet "${args[@]}" train.cache_test_before=false)
+                 envs=("MALLOC_MMAP_THRESHOLD_=${config#peftgov:}") ;;
       *) echo "allocator_probe: unknown config $config" >&2; exit 2 ;;
     esac
     env "${envs[@]}" /usr/bin/time -f "%U %S" -o "$d.time" taskset -c "$CORE" "${cmd[@]}" > "$d.log" 2>&1
