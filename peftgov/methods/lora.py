@@ -186,8 +186,8 @@ class FusedDropoutLinear(nn.Linear):
 class ScaledAddLinear(LoraLinear):
     """peft's LoRA ``Linear`` whose plain path computes ``base(x) + scaling * lora_B(lora_A(x))``
     as ``base(x).addmm_(lora_A(x), lora_B.T, alpha=scaling)``: peft's product and sum each read
-    and write the whole output, forward and backward, for a rank-r update (about 9% of a MiniLM
-    LoRA step on the CPU). The same function up to float rounding; parameter names, saving and
+    and write the whole output, forward and backward, for a rank-r update (5% of a MiniLM LoRA
+    step on a quiet CPU, ``benchmarks/lora_dropout_probe.py``). The same function up to float rounding; parameter names, saving and
     merging are peft's. Anything else (merged or disabled adapters, several active ones,
     ``adapter_names``, variants such as DoRA, a ``lora_B`` bias, a non-``nn.Linear`` base, mixed
     dtypes, autocast, peft's own dropout) takes peft's forward."""
