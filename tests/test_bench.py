@@ -931,3 +931,44 @@ def test_sweep_errors_name_the_key(tmp_path):
                       methods=["lora"])
     with pytest.raises(harness.SuiteError, match="sweep_seed"):
         harness.load_suite(bad)
+
+
+def test_launch_process_from_a_thread_restores_sigint_without_preexec_fn(tmp_path, monkeypatch):
+    """A run started from a worker thread (``--jobs``) of a harness that ignores SIGINT (started
+    in the background) still gets Python's Ctrl-C handler and its lane's CPUs, and its set-up
+    is not Python code run between fork and exec (``preexec_fn``, unsafe in threads)."""
+    import os
+    import shlex
+    import signal
+    import subprocess
+    import threading
+
+    from peftgov.bench import process
+
+    popen_kwargs: list[dict] = []
+    real_popen = subprocess.Popen
+
+    def spy(*args, **kwargs):
+        popen_kwargs.append(kwargs)
+        return real_popen(*args, **kwargs)
+
+    monkeypatch.setattr(process.subprocess, "Popen", spy)
+    cpu = max(os.sched_getaffinity(0))
+    log = tmp_path / "run.log"
+    code = ("import os, signal; print('handler', signal.getsignal(signal.SIGINT) is "
+            "signal.default_int_handler, sorted(os.sched_getaffinity(0)))")
+    outcomes = []
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        worker = threading.Thread(target=lambda: outcomes.append(process.launch_process(
+            [sys.executable, "-c", code], log=log, env=dict(os.environ), timeout_s=60,
+            cpus=[cpu])))
+        worker.start()
+        worker.join(90)
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    assert outcomes and outcomes[0].status == "ok", log.read_text()
+    assert f"handler True [{cpu}]" in log.read_text()
+    assert popen_kwargs and all(kw.get("preexec_fn") is None for kw in popen_kwargs)
+    # the log still opens with the run's own command, not the trampoline
+    assert log.read_text().splitlines()[0] == f"$ {sys.executable} -c {shlex.quote(code)}"

@@ -9,6 +9,7 @@ import os
 import shlex
 import signal
 import subprocess
+import sys
 import threading
 import time
 from dataclasses import dataclass
@@ -27,15 +28,19 @@ class Outcome:
     maxrss_mb: float | None
 
 
-def _child_setup(cpus: list[int] | None):
-    def setup() -> None:
-        # A harness started in the background ignores SIGINT, and children inherit that:
-        # restore the default so that stopping a run (SIGINT to its group) reaches Python in it.
-        signal.signal(signal.SIGINT, signal.SIG_DFL)
-        if cpus:  # inherited by everything the run starts (accelerate's workers too)
-            os.sched_setaffinity(0, cpus)
+# The child's set-up runs in a small Python trampoline that then execs the run, not in
+# ``preexec_fn``: under ``--jobs`` runs start from worker threads, where ``preexec_fn`` (Python
+# code between fork and exec) is not safe. A harness started in the background ignores SIGINT
+# and children inherit that: restore the default so that stopping a run (SIGINT to its group)
+# reaches Python in it. The CPUs, when given, are inherited by everything the run starts
+# (accelerate's workers too).
+_TRAMPOLINE = ("import os, signal, sys; signal.signal(signal.SIGINT, signal.SIG_DFL); "
+               "cpus = sys.argv[1]; cpus and os.sched_setaffinity(0, map(int, cpus.split(','))); "
+               "os.execvp(sys.argv[2], sys.argv[2:])")
 
-    return setup
+
+def _trampolined(cmd: list[str], cpus: list[int] | None) -> list[str]:
+    return [sys.executable, "-c", _TRAMPOLINE, ",".join(map(str, cpus or [])), *cmd]
 
 
 def launch_process(cmd: list[str], *, log: Path, env: dict[str, str], timeout_s: float | None,
@@ -51,8 +56,8 @@ def launch_process(cmd: list[str], *, log: Path, env: dict[str, str], timeout_s:
     with open(log, "wb") as out:
         out.write(f"$ {shlex.join(cmd)}\n".encode())
         out.flush()
-        proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, env=env,
-                                start_new_session=True, preexec_fn=_child_setup(cpus))
+        proc = subprocess.Popen(_trampolined(cmd, cpus), stdout=out, stderr=subprocess.STDOUT,
+                                env=env, start_new_session=True)
         status = "ok"
         try:
             while True:
