@@ -358,6 +358,30 @@ def test_report_metric_tabulates_a_dotted_figure_instead_of_the_test_metric(tmp_
     assert suite.report_spec().metric == "generation.char_f1"
 
 
+
+def test_absolute_targets_state_each_methods_mean_met_or_missed(tmp_path):
+    """``absolute_targets: {toy: 0.805}``: the report states each method's mean test accuracy
+    against 80.50 points (full 81.00 met, lora 80.33 missed), and names a target whose dataset
+    has no results instead of dropping it silently; a non-number is refused with its key."""
+    write_results(tmp_path, [result("full", s, a) for s, a in FULL.items()]
+                  + [result("lora", s, a) for s, a in LORA.items()])
+    suite = harness.load_suite(write_suite(
+        tmp_path / "s.yaml", recipes=["r.yaml"], seeds=[42], methods=["full", "lora"],
+        absolute_targets={"toy": 0.805, "other": 0.5}))
+    assert suite.report_spec().absolute == {"toy": 0.805, "other": 0.5}
+    text = report.write_report(tmp_path, spec=suite.report_spec(), plots=False).read_text()
+    assert "Absolute target (suite file): test accuracy ≥ 80.50 points" in text
+    assert "- **full**: 81.00 — **met** (best seed 82.00; n = 3)." in text
+    assert "- **lora**: 80.33 — **missed** (best seed 82.00; n = 3)." in text
+    assert "`absolute_targets` names other: no results for that dataset" in text
+    plain = report.write_report(tmp_path, plots=False).read_text()
+    assert "Absolute target (suite" not in plain and "`absolute_targets` names" not in plain
+    bad = write_suite(tmp_path / "bad.yaml", recipes=["r.yaml"], methods=["lora"],
+                      absolute_targets={"toy": "high"})
+    with pytest.raises(harness.SuiteError, match="absolute_targets"):
+        harness.load_suite(bad)
+
+
 # --------------------------------------------------------------------------- running
 
 

@@ -19,7 +19,7 @@ from .results import Result, load_failures, load_results
 from .stats import Diff, diff_ci, mean, pareto_front, sample_std, t_quantile, t_quantile_fallback
 from .suite import ReportSpec
 from .tables import Group, build_groups, csv_rows, csv_text, markdown_table
-from .targets import long_name, speed_lines, target_line, targets_sentence
+from .targets import absolute_lines, long_name, speed_lines, target_line, targets_sentence
 from .sweep import report_lines as sweep_report
 from .tta import has_clock, plot_tta, target_value, tta_lines
 
@@ -107,7 +107,10 @@ def render(
     sweeps: list[str] = (),
 ) -> str:
     plots = plots or {}
-    ref = (spec or ReportSpec()).reference
+    spec = spec or ReportSpec()
+    ref = spec.reference
+    datasets = sorted({g.dataset for g in groups})
+    unmatched = sorted(set(spec.absolute) - set(datasets))
     out = [
         f"# Benchmark report: {suite}",
         "",
@@ -125,6 +128,9 @@ def render(
         out += [target_line(g, row) for row in g.rows if row.label != ref]
         if g.row(ref) is None:
             out.append(f"- no {long_name(ref)} results in this group: targets cannot be checked.")
+        absolute = absolute_lines(g, spec.absolute.get(g.dataset))
+        if absolute:
+            out += [""] + absolute
         speed = speed_lines(g)
         if speed:
             out += ["", "Speed and memory targets:", ""] + speed
@@ -156,6 +162,10 @@ def render(
         out += ["## Not run yet", ""] + [", ".join(pending), ""]
     if problems:
         out += ["## Files not used", ""] + [f"- {p}" for p in problems] + [""]
+    if unmatched:
+        out += ["## Absolute targets not checked", "",
+                f"- `absolute_targets` names {', '.join(unmatched)}: no results for that dataset "
+                f"(the sections here: {', '.join(datasets) or 'none'}).", ""]
     return "\n".join(out)
 
 

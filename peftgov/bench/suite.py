@@ -152,6 +152,10 @@ class SuiteFile:
     """The method's run at the sweep seed is the picked sweep run itself (not trained twice);
     ``false`` trains it again, with the other seeds: for when the code or machine changed since
     the sweep, so that every seed's timings come from the same code."""
+    absolute_targets: dict[str, float] | None = None
+    """Dataset (as the report's sections name it) -> the least mean test metric each method
+    should reach, in the metric's own units (``thucnews: 0.92`` for accuracy >= 0.92): the
+    report states each method's mean as meeting or missing it."""
 
     def __post_init__(self) -> None:
         _require(bool(self.recipes), "recipes", "expected a list of recipe paths")
@@ -164,6 +168,10 @@ class SuiteFile:
         _require(self.sweep_seed is None or self.sweep_seed in self.seeds, "sweep_seed",
                  f"must be one of seeds {self.seeds}")
         _dotted(self.overrides, "overrides")
+        _require(all(isinstance(k, str) and isinstance(v, (int, float))
+                     and not isinstance(v, bool) for k, v in (self.absolute_targets or {}).items()),
+                 "absolute_targets", "expected a mapping of dataset name -> number "
+                 "(thucnews: 0.92)")
 
 
 @dataclass(frozen=True)
@@ -177,6 +185,8 @@ class ReportSpec:
     """Target per label; a label not here gets :data:`ISSUE_TARGETS` of its peftgov method."""
     metric: str | None = None
     """See :attr:`SuiteFile.report_metric`."""
+    absolute: dict[str, float] = field(default_factory=dict)
+    """See :attr:`SuiteFile.absolute_targets`."""
 
     def sort_key(self, label: str) -> tuple[int, int, str]:
         if label in self.order:
@@ -212,10 +222,13 @@ class Suite:
     """See :attr:`SuiteFile.sweep_reuse`."""
     report_metric: str | None = None
     """See :attr:`SuiteFile.report_metric`."""
+    absolute_targets: dict[str, float] = field(default_factory=dict)
+    """See :attr:`SuiteFile.absolute_targets`."""
 
     def report_spec(self) -> ReportSpec:
         return ReportSpec(self.reference, tuple(m.label for m in self.methods),
-                          {m.label: m.target_pts for m in self.methods}, self.report_metric)
+                          {m.label: m.target_pts for m in self.methods}, self.report_metric,
+                          dict(self.absolute_targets))
 
 
 def _typed(cls: type, raw: Any, path: Path, where: str = "") -> Any:
@@ -295,4 +308,5 @@ def load_suite(path: str | Path, *, runs_dir: str | Path | None = None) -> Suite
         sweep_seed=f.sweep_seed if f.sweep_seed is not None else f.seeds[0],
         sweep_reuse=f.sweep_reuse,
         report_metric=f.report_metric,
+        absolute_targets=dict(f.absolute_targets or {}),
     )
