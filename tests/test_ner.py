@@ -7,6 +7,7 @@ reloaded with ``peftgov.runs.load_run`` for ``predict`` and ``evaluate``."""
 from __future__ import annotations
 
 import json
+import math
 import random
 import re
 
@@ -168,6 +169,43 @@ def test_prepare_aligns_counts_truncation_and_keeps_label_set(bert_dir, toy_data
     assert cut.state["counts"]["truncated_words"] >= cut.state["counts"]["truncated_sequences"]
     assert any("were truncated" in n for n in cut.notes)
     assert any("neither trained on nor scored" in n for n in cut.notes)
+
+
+def test_head_bias_prior_starts_the_tagger_at_the_train_tag_frequencies(bert_dir, toy_data,
+                                                                        tmp_path):
+    """``task.head_bias_prior``: the head's bias starts at the log of each tag's add-one-smoothed
+    count over the train split's scored positions (counted here by hand), so the untrained
+    tagger already predicts the prior: its mean loss on train is the prior's cross-entropy
+    (lower than a zero bias gives); other weights are untouched, and the default leaves 0."""
+    tok_recipe = bert_recipe(bert_dir, toy_data, tmp_path / "p", head_bias_prior=True)
+    tokenizer = load_tokenizer(str(bert_dir), tok_recipe.model)
+    prepared = TASK.prepare(tok_recipe, tokenizer)
+    n = len(prepared.state["labels"])
+    counts = [1] * n
+    for ex in prepared.train:
+        for i in ex["labels"]:
+            if i != IGNORE:
+                counts[i] += 1
+    expected = [math.log(c / sum(counts)) for c in counts]
+    assert prepared.state["label_log_prior"] == pytest.approx(expected, abs=1e-12)
+    torch.manual_seed(0)
+    model = TASK.build_model(str(bert_dir), tok_recipe, prepared.state)
+    assert model.classifier.bias.tolist() == pytest.approx(expected, abs=1e-6)
+    plain_recipe = bert_recipe(bert_dir, toy_data, tmp_path / "z")
+    plain_state = TASK.prepare(plain_recipe, tokenizer).state
+    assert "label_log_prior" not in plain_state
+    torch.manual_seed(0)
+    plain = TASK.build_model(str(bert_dir), plain_recipe, plain_state)
+    assert torch.count_nonzero(plain.classifier.bias) == 0
+    assert torch.equal(plain.classifier.weight, model.classifier.weight)
+    batch = TASK.collator(tokenizer)([prepared.train[i] for i in range(64)])
+    model.eval(), plain.eval()
+    with torch.no_grad():
+        prior_loss, zero_loss = model(**batch).loss.item(), plain(**batch).loss.item()
+    scored = batch["labels"][batch["labels"] != IGNORE]
+    prior_xent = -sum(expected[i] for i in scored.tolist()) / len(scored)
+    assert prior_loss == pytest.approx(prior_xent, abs=0.1)  # the random head adds a little
+    assert prior_loss < zero_loss - 0.3
 
 
 def test_label_all_subtokens_only_changes_training_labels(bert_dir, tmp_path):

@@ -63,6 +63,13 @@ class NerOptions(TaskConfig):
     """Drop a word's sub-tokens that are only a word-start marker (sentencepiece's ``▁``):
     character-level Chinese on an XLM-R / sentencepiece tokenizer otherwise becomes
     ``▁ 张 ▁ 三 ...``, twice as long, with each character's label on its bare ``▁``."""
+    head_bias_prior: bool = False
+    """Start the tagger's output bias at the log frequency of each tag over the train split's
+    scored positions (add-one smoothed) instead of 0. With a zero bias the first steps' gradient
+    is mostly "more ``O``" at every position alike, which the backbone can follow by moving
+    every position the same way; where ``O`` dominates (Weibo NER: 93% of tags) that can pull
+    all positions onto one vector, a tagger that only answers ``O``
+    (benchmarks/results/chinese/collapse.txt)."""
 
     def __post_init__(self) -> None:
         _require(self.max_length > 2, "max_length", "must be more than 2")
@@ -71,6 +78,16 @@ class NerOptions(TaskConfig):
 
 
 # --------------------------------------------------------------------------- helpers
+
+
+def log_prior(label_rows: Sequence[Sequence[int]], n_labels: int) -> list[float]:
+    """Log frequency of each label id over the scored positions (``IGNORE`` skipped),
+    add-one smoothed so that a tag absent from the sample still gets a finite bias."""
+    counts = torch.ones(n_labels, dtype=torch.float64)
+    for row in label_rows:
+        ids = torch.tensor([i for i in row if i != IGNORE], dtype=torch.long)
+        counts += torch.bincount(ids, minlength=n_labels).double()
+    return (counts / counts.sum()).log().tolist()
 
 
 def label_set(sentences: Sequence[Sentence]) -> list[str]:
@@ -432,6 +449,8 @@ class Ner(Task):
             "labels": labels,
             "entity_types": sorted({lab[2:] for lab in labels if lab != "O"}),
         }
+        if recipe.task.head_bias_prior:
+            state["label_log_prior"] = log_prior(datasets["train"]["labels"], len(labels))
         notes = self._notes(counts, recipe.task, tokenizer)
         return Prepared.from_splits(datasets, state, counts, notes)
 
@@ -448,12 +467,18 @@ class Ner(Task):
 
         from ..backbones import load_model
 
-        return load_model(
+        model = load_model(
             AutoModelForTokenClassification,
             path,
             recipe.model,
             **label_head_kwargs(state["labels"]),
         )
+        prior = state.get("label_log_prior")
+        if recipe.task.head_bias_prior and prior is not None:
+            head = model.get_submodule(self.head_modules(model)[0])
+            with torch.no_grad():
+                head.bias.copy_(torch.tensor(prior, dtype=head.bias.dtype))
+        return model
 
     def collator(self, tokenizer, pad_to_multiple_of=None):
         from transformers import DataCollatorForTokenClassification
