@@ -208,6 +208,26 @@ def test_head_bias_prior_starts_the_tagger_at_the_train_tag_frequencies(bert_dir
     assert prior_loss < zero_loss - 0.3
 
 
+def test_head_bias_prior_on_a_head_without_bias_is_a_recipe_error(bert_dir, toy_data, tmp_path,
+                                                                    monkeypatch):
+    import peftgov.backbones as backbones
+    from peftgov.errors import RecipeError
+
+    real = backbones.load_model
+
+    def biasless(*args, **kwargs):
+        model = real(*args, **kwargs)
+        model.classifier = torch.nn.Linear(model.classifier.in_features,
+                                           model.classifier.out_features, bias=False)
+        return model
+
+    monkeypatch.setattr(backbones, "load_model", biasless)
+    recipe = bert_recipe(bert_dir, toy_data, tmp_path / "p", head_bias_prior=True)
+    state = TASK.prepare(recipe, load_tokenizer(str(bert_dir), recipe.model)).state
+    with pytest.raises(RecipeError, match="task.head_bias_prior: .*has no bias"):
+        TASK.build_model(str(bert_dir), recipe, state)
+
+
 def test_label_all_subtokens_only_changes_training_labels(bert_dir, tmp_path):
     sentence = [("bob", "B-PER"), ("visited", "O"), ("washington", "B-LOC")]
     path = write_conll(tmp_path / "d.txt", [sentence])

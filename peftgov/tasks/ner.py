@@ -37,7 +37,7 @@ from datasets import Dataset
 from ..config import Recipe, TaskConfig, _require
 from ..conll import Sentence, bio_error, is_bio_tag, read_conll, strip_position
 from ..data import arrange_splits, detect_format, read_rows, require_columns, resolve_path
-from ..errors import DataError, PeftgovError
+from ..errors import DataError, PeftgovError, RecipeError
 from ..metrics.ner import ner_metrics
 from .base import Prepared, Task, describe_counts, label_head_kwargs
 from .registry import register
@@ -476,6 +476,9 @@ class Ner(Task):
         prior = state.get("label_log_prior")
         if recipe.task.head_bias_prior and prior is not None:
             head = model.get_submodule(self.head_modules(model)[0])
+            if getattr(head, "bias", None) is None:
+                raise RecipeError(recipe.source, "task.head_bias_prior",
+                                  f"the {type(model).__name__} head has no bias to start")
             with torch.no_grad():
                 head.bias.copy_(torch.tensor(prior, dtype=head.bias.dtype))
         return model
