@@ -3,6 +3,7 @@ RecipeError naming the file and the dotted key; the CLI turns them into one line
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import subprocess
 import sys
@@ -74,7 +75,10 @@ def test_switching_method_by_override_drops_the_old_methods_options():
     assert load_recipe(LORA).method.name == "lora"
     recipe = load_recipe(LORA, overrides=["method.name=bitfit"])
     assert recipe.method.name == "bitfit"
-    assert recipe.to_dict()["method"] == {"name": "bitfit"}
+    # BitFit's own options at their defaults, none of LoRA's
+    from peftgov.methods.bitfit import BitFitConfig
+    assert recipe.to_dict()["method"] == {"name": "bitfit", "norm_biases": True}
+    assert {f.name for f in dataclasses.fields(BitFitConfig)} == {"name", "norm_biases"}
     # an option given together with the switch is kept
     recipe = load_recipe(LORA, overrides=["method.name=freeze", "method.layers=1"])
     assert recipe.method.name == "freeze" and recipe.method.layers == 1
