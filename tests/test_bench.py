@@ -16,7 +16,7 @@ import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 
-from peftgov.bench import report, runner as harness  # noqa: E402
+from peftgov.bench import report, runner as harness, tta  # noqa: E402
 from peftgov.bench.suite import ReportSpec  # noqa: E402
 
 T_975_DF2 = 4.302653  # t(0.975, df=2), from tables
@@ -356,6 +356,26 @@ def test_report_metric_tabulates_a_dotted_figure_instead_of_the_test_metric(tmp_
     suite = harness.load_suite(write_suite(tmp_path / "s.yaml", recipes=["r.yaml"], seeds=[1],
                                            methods=["lora"], report_metric="generation.char_f1"))
     assert suite.report_spec().metric == "generation.char_f1"
+
+
+def test_the_time_plot_draws_what_the_validations_recorded(tmp_path):
+    """Validation measures loss where the table compares generations: the validation-vs-wall-time
+    plot draws loss (unscaled, no target line) instead of an empty ``generation.char_f1`` axis,
+    and is left out when no validation carries a clock."""
+    def run(method, seed, hist):
+        return result(method, seed, 0.0) | {"metric": "loss", "test": {"loss": 3.0},
+                                             "generation": {"char_f1": 0.2}, "eval_history": hist}
+
+    write_results(tmp_path, [run("full", 42, [{"step": 7, "loss": 3.4, "wall_s": 90.0}]),
+                             run("lora", 42, [{"step": 7, "loss": 3.3}])])
+    spec = ReportSpec(metric="generation.char_f1")
+    group, = report.build_groups(report.load_results(tmp_path)[0], spec)
+    assert tta.curve_metric(group) == ("loss", 1.0)
+    report.write_report(tmp_path, spec=spec)
+    assert (tmp_path / "tta-toy.png").stat().st_size > 1000
+    write_results(tmp_path, [run("full", 42, [{"step": 7, "loss": 3.4}])])
+    report.write_report(tmp_path, spec=spec)
+    assert not (tmp_path / "tta-toy.png").exists()
 
 
 

@@ -21,7 +21,7 @@ from .suite import ReportSpec
 from .tables import Group, build_groups, csv_rows, csv_text, markdown_table
 from .targets import absolute_lines, long_name, speed_lines, target_line, targets_sentence
 from .sweep import report_lines as sweep_report
-from .tta import has_clock, plot_tta, target_value, tta_lines
+from .tta import curve_metric, plot_tta, target_value, tta_lines
 
 __all__ = [  # the report, and the statistics it states (one namespace for callers)
     "Diff", "diff_ci", "mean", "pareto_front", "render", "sample_std", "t_quantile",
@@ -178,7 +178,7 @@ def _write_plots(folder: Path, groups: list[Group], spec: ReportSpec) -> dict[st
         names = [f"pareto-{g.slug}.png", f"efficiency-{g.slug}.png"]
         plot_pareto(g, folder / names[0])
         plot_efficiency(g, folder / names[1])
-        if has_clock(g):
+        if curve_metric(g) is not None:
             names.append(f"tta-{g.slug}.png")
             plot_tta(g, folder / names[-1], target_value(g))
         made[g.slug] = names

@@ -118,38 +118,48 @@ def tta_lines(group: Group) -> list[str]:
     return out
 
 
+def curve_metric(group: Group) -> tuple[str, float] | None:
+    """What :func:`plot_tta` draws, with its scale: the group's metric where the validations
+    recorded it, else the metric the runs selected on (a dialogue suite compares
+    ``generation.char_f1`` but validates on loss); None when no validation has a clock."""
+    runs = [r for row in group.rows for r in row.results]
+    names = [group.metric] + sorted({str(r.raw["metric"]) for r in runs if r.raw.get("metric")})
+    for name in names:
+        if any(h.get("wall_s") is not None and h.get(name) is not None
+               for r in runs for h in r.raw.get("eval_history") or []):
+            return name, (group.scale if name == group.metric else 1.0)
+    return None
+
+
 def plot_tta(group: Group, path: Path, target: float | None) -> None:
     """Validation metric vs seconds since process start, one line per run, one colour per
-    method, the target dashed."""
+    method, the target dashed (only when the curve is the target's metric)."""
     from .plots import _pyplot
 
+    curve = curve_metric(group)
+    if curve is None:
+        raise ValueError(f"{group.title}: no validation with wall-clock seconds to plot")
+    metric, scale = curve
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(7.2, 4.4))
     colours = plt.rcParams["axes.prop_cycle"].by_key()["color"]
     for i, row in enumerate(group.rows):
         for j, r in enumerate(row.results):
             hist = [h for h in r.raw.get("eval_history") or []
-                    if h.get("wall_s") is not None and h.get(group.metric) is not None]
+                    if h.get("wall_s") is not None and h.get(metric) is not None]
             if not hist:
                 continue
             xs = [float(h["wall_s"]) for h in hist]
-            ys = [float(h[group.metric]) * group.scale for h in hist]
+            ys = [float(h[metric]) * scale for h in hist]
             ax.plot(xs, ys, marker=".", lw=1, color=colours[i % len(colours)],
                     label=row.label if j == 0 else None, alpha=0.85)
-    if target is not None:
-        ax.axhline(target * group.scale, color="black", ls="--", lw=0.8, label="target")
+    if target is not None and metric == group.metric:
+        ax.axhline(target * scale, color="black", ls="--", lw=0.8, label="target")
     ax.set_xlabel("seconds since process start")
-    ax.set_ylabel(f"validation {group.metric}{' (points)' if group.scale == 100 else ''}")
-    ax.set_title(f"{group.title}: validation vs wall time", fontsize=9)
+    ax.set_ylabel(f"validation {metric}{' (points)' if scale == 100 else ''}")
+    ax.set_title(f"{group.title}: validation {metric} vs wall time", fontsize=9)
     ax.grid(True, alpha=0.3)
-    if ax.get_legend_handles_labels()[0]:  # no run with a validation history: no legend
-        ax.legend(fontsize=8, loc="lower right")
+    ax.legend(fontsize=8, loc="best")
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
-
-
-def has_clock(group: Group) -> bool:
-    """Whether any run of the group stamped its validations with wall-clock seconds."""
-    return any(h.get("wall_s") is not None for row in group.rows for r in row.results
-               for h in r.raw.get("eval_history") or [])
