@@ -258,7 +258,7 @@ def test_shipped_suites_plan(monkeypatch):
         counts[suite.name] = len(runs)
     assert counts == {
         "banking77": 27, "chinese": 36, "conll2003": 12, "fewshot": 24, "fewshot_prompt": 33,
-        "smoke": 4, "sst2": 12, "banking77_tuned": 21, "conll2003_tuned": 15,
+        "smoke": 4, "sst2": 12, "banking77_tuned": 24, "conll2003_tuned": 18,
         "continual_hotline": 12, "continual_banking77": 12, "fewshot_prompt_zh": 30, "compile": 5,
         "dialogue_zh": 9,
     }
@@ -794,8 +794,20 @@ def test_memory_target_is_judged_on_train_phase_peaks(tmp_path):
     assert ("LoRA train-phase peak 600 MB = 0.60x full fine-tuning's 1000 MB (whole process "
             "1100 vs 1000 MB): target \u22640.75x \u2014 **met**") in md
     assert "| peak mem MB | train peak MB |" in md
+    assert "LoRA (`lora_gc`)" not in md
     csv = read_csv(tmp_path / "report.csv")
     assert float(csv["lora"]["train_peak_memory_mb"]) == pytest.approx(600.0)
+    # a variant row (gradient checkpointing) gets its own verdict and its price in train time
+    # against plain LoRA's (mean 10.5 s: train_time_s is 10 + seed % 2)
+    write_results(tmp_path, [result("lora", s, 0.80, label="lora_gc", params=2_000,
+                                    memory_mb={"train": 450.0}, train_time_s=15.75)
+                             for s in (42, 43)])
+    md = report.write_report(tmp_path, suite="toy", plots=False).read_text()
+    assert ("LoRA train-phase peak 600 MB = 0.60x full fine-tuning's 1000 MB (whole process "
+            "1100 vs 1000 MB): target \u22640.75x \u2014 **met**") in md
+    assert ("LoRA (`lora_gc`) train-phase peak 450 MB = 0.45x full fine-tuning's 1000 MB "
+            "(whole process 500 vs 1000 MB), at 1.50x plain LoRA's train time (16 vs 10 s): "
+            "target \u22640.75x \u2014 **met**") in md
     assert float(csv["lora"]["peak_memory_mb"]) == pytest.approx(1100.0)
 
 
@@ -919,6 +931,45 @@ def test_sweep_reuse_false_trains_the_sweep_seed_run_again_at_the_pick(tmp_path,
     seed1 = json.loads((tmp_path / "out" / "toy-lora-seed1.json").read_text())
     assert seed1["bench"]["picked"] == {"train.lr": 0.003}
     assert not seed1["bench"].get("reused_from")
+
+
+def test_pick_from_trains_a_variant_at_another_methods_pick(tmp_path, make_recipe, monkeypatch):
+    """``pick_from: lora``: a variant entry (gradient checkpointing) has no sweep of its own; its
+    runs wait for LoRA's sweep, then train every seed (none copied) at LoRA's pick with their own
+    overrides. An entry naming one without a sweep, or with both, is refused naming the key."""
+    calls: list = []
+    val = {0.001: 0.70, 0.003: 0.80}
+
+    monkeypatch.setattr(harness, "launch_process", fake_sweep_launch(calls, val))
+    path = write_recipe(tmp_path / "toy/lora.yaml", make_recipe(tmp_path))
+    methods = [{"name": "lora", "sweep": {"train.lr": [0.001, 0.003]}},
+               {"name": "lora", "label": "lora_gc", "pick_from": "lora",
+                "overrides": {"train.gradient_checkpointing": True}}]
+    suite = harness.load_suite(write_suite(
+        tmp_path / "s.yaml", name="sw", runs_dir=str(tmp_path / "out"), recipes=[path],
+        methods=methods, seeds=[1, 2]))
+    runs = harness.full_plan(suite)
+    assert len([r for r in runs if r.sweep]) == 2  # one sweep, not one per entry
+    assert [r.id for r in runs if r.waiting] == ["toy-lora-seed1", "toy-lora_gc-seed1",
+                                                 "toy-lora-seed2", "toy-lora_gc-seed2"]
+    assert harness.run_suite(suite, report=False) == 0
+    gc = [cmd for cmd in calls if any("lora_gc" in c for c in cmd)]
+    assert len(gc) == 2 and all("train.lr=0.003" in cmd and
+                                "train.gradient_checkpointing=true" in cmd for cmd in gc)
+    out = tmp_path / "out"
+    gc1 = json.loads((out / "toy-lora_gc-seed1.json").read_text())
+    assert gc1["bench"]["picked"] == {"train.lr": 0.003} and not gc1["bench"].get("reused_from")
+    assert json.loads((out / "toy-lora-seed1.json").read_text())["bench"]["reused_from"]
+
+    for entries, words in (
+        ([{"name": "lora"}, {"name": "lora", "label": "v", "pick_from": "lora"}],
+         "methods 'v': pick_from: 'lora' is not an entry with a sweep"),
+        ([{"name": "lora", "pick_from": "x", "sweep": {"train.lr": [0.1]}}],
+         r"methods\[0\].pick_from"),
+    ):
+        bad = write_suite(tmp_path / "bad.yaml", recipes=[path], seeds=[1], methods=entries)
+        with pytest.raises(harness.SuiteError, match=words):
+            harness.load_suite(bad)
 
 
 def test_an_unfinished_sweep_bolds_no_pick_and_orders_points_by_value(tmp_path):

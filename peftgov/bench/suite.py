@@ -94,6 +94,10 @@ class MethodEntry:
     sweep: dict[str, list[Any]] | None = None
     """Dotted recipe keys -> values to try (every combination) at the suite's ``sweep_seed``;
     the method's runs take the point with the best validation metric (:mod:`.sweep`)."""
+    pick_from: str | None = None
+    """The label of another entry with a ``sweep:`` whose pick this entry's runs take too (on
+    the same dataset and train size), waiting for it: a variant of a tuned method at that
+    method's point, e.g. LoRA with gradient checkpointing at LoRA's learning rate."""
 
     def __post_init__(self) -> None:
         if self.baseline is not None:
@@ -117,6 +121,8 @@ class MethodEntry:
         _require(not set(sweep) & set(self.overrides), "sweep",
                  f"keys {sorted(set(sweep) & set(self.overrides))} are also in overrides")
         object.__setattr__(self, "sweep", sweep or None)
+        _require(not (sweep and self.pick_from), "pick_from",
+                 "an entry takes its point from its own `sweep:` or from another's, not both")
         if self.target_pts is None:
             object.__setattr__(self, "target_pts", target)
 
@@ -279,6 +285,11 @@ def load_suite(path: str | Path, *, runs_dir: str | Path | None = None) -> Suite
         raise SuiteError(f"{path}: methods: duplicate labels {labels} (set `label:`)")
     if f.reference is not None and f.reference not in labels:
         raise SuiteError(f"{path}: reference: {f.reference!r} is not a method label {labels}")
+    swept = [m.label for m in methods if m.sweep]
+    for m in methods:
+        if m.pick_from is not None and m.pick_from not in swept:
+            raise SuiteError(f"{path}: methods {m.label!r}: pick_from: {m.pick_from!r} is not "
+                             f"an entry with a sweep (those: {swept or 'none'})")
     size_overrides: dict[int | None, dict[str, Any]] = {}
     for key, value in (f.train_size_overrides or {}).items():
         k = None if key in (None, "all", "null") else key

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from .plan import Run, format_value
-from .suite import Suite
+from .suite import Suite, SuiteError
 
 SWEEP_DIR = "sweep"
 
@@ -84,14 +84,23 @@ def expand(suite: Suite, runs: list[Run]) -> list[Run]:
     sweeps: dict[str, Run] = {}
     out: list[Run] = []
     template = {(r.recipe, r.label, r.train_size): r for r in runs if r.seed == seed0}
+    by_dataset = {(r.dataset, r.label, r.train_size): r for r in runs if r.seed == seed0}
     for run in runs:
         entry = entries.get(run.label)
-        if entry is None or not entry.sweep:
+        source = entries.get(entry.pick_from) if entry is not None and entry.pick_from else entry
+        if source is None or not source.sweep:
             out.append(run)
             continue
-        base = template[(run.recipe, run.label, run.train_size)]
+        if source is entry:
+            base = template[(run.recipe, run.label, run.train_size)]
+        else:  # a variant: the swept entry's run on this dataset and train size
+            base = by_dataset.get((run.dataset, source.label, run.train_size))
+            if base is None:
+                raise SuiteError(f"methods {run.label!r}: pick_from: {source.label!r} has no "
+                                 f"run on {run.dataset} (train size {run.train_size}, "
+                                 f"seed {seed0}) to take a pick from")
         candidates = []
-        for point in points(entry.sweep):
+        for point in points(source.sweep):
             rid = sweep_id(base, point, seed0)
             candidates.append((point, rid))
             if rid not in sweeps:
@@ -102,7 +111,7 @@ def expand(suite: Suite, runs: list[Run]) -> list[Run]:
             out.append(replace(run, waiting=True))
             continue
         reuse = None
-        if run.seed == seed0 and suite.sweep_reuse:  # the picked sweep run is this very run
+        if run.seed == seed0 and suite.sweep_reuse and source is entry:  # the picked sweep run is this very run
             reuse = str(result_file(suite.runs_dir, next(r for p, r in candidates if p == chosen)))
         out.append(replace(run, overrides={**run.overrides, **chosen}, picked=chosen,
                            reuse=reuse))

@@ -128,14 +128,18 @@ def speed_lines(group: Group) -> list[str]:
                 f"- **MFU {label}**: {mfu:.2f} of the measured matmul peak (the run's precision)"
                 f": target ≥{target:.2f} — {'**met**' if ok else '**missed**'}."
             )
-    if lora and full:
-        out += memory_line(lora, full)
+    if full:  # plain LoRA, then each LoRA variant row (``lora_gc``: gradient checkpointing)
+        for row in group.rows:
+            if row.label == "lora" or row.label.startswith("lora_"):
+                out += memory_line(row, full, plain=lora)
     return out
 
 
-def memory_line(lora: Row, full: Row) -> list[str]:
+def memory_line(lora: Row, full: Row, plain: Row | None = None) -> list[str]:
     """LoRA's peak memory against full fine-tuning's: the train-phase peaks when both runs
-    recorded phases (:mod:`peftgov.memory`), else the whole-process peaks, said which."""
+    recorded phases (:mod:`peftgov.memory`), else the whole-process peaks, said which. For a
+    variant row (label ``lora_*``) the line names it and gives its train time against
+    ``plain`` LoRA's: what the memory cost in time."""
     t_l, t_f = lora.avg("memory_mb.train"), full.avg("memory_mb.train")
     p_l, p_f = lora.avg("peak_memory_mb"), full.avg("peak_memory_mb")
     if t_l and t_f:
@@ -147,8 +151,14 @@ def memory_line(lora: Row, full: Row) -> list[str]:
     else:
         return []
     ratio = m_l / m_f
+    name, price = "LoRA", ""
+    if lora.label != "lora":
+        name = f"LoRA (`{lora.label}`)"
+        t_v, t_p = lora.avg("train_time_s"), plain.avg("train_time_s") if plain else None
+        if t_v and t_p:
+            price = f", at {t_v / t_p:.2f}x plain LoRA's train time ({t_v:.0f} vs {t_p:.0f} s)"
     return [
-        f"- **memory**: LoRA {what} {m_l:.0f} MB = {ratio:.2f}x full fine-tuning's "
-        f"{m_f:.0f} MB{aside}: target ≤{MEMORY_TARGET}x — "
+        f"- **memory**: {name} {what} {m_l:.0f} MB = {ratio:.2f}x full fine-tuning's "
+        f"{m_f:.0f} MB{aside}{price}: target ≤{MEMORY_TARGET}x — "
         f"{'**met**' if ratio <= MEMORY_TARGET else '**missed**'}."
     ]
