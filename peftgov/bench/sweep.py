@@ -111,7 +111,8 @@ def expand(suite: Suite, runs: list[Run]) -> list[Run]:
             out.append(replace(run, waiting=True))
             continue
         reuse = None
-        if run.seed == seed0 and suite.sweep_reuse and source is entry:  # the picked sweep run is this very run
+        # the picked sweep run is this very run (never a variant's: its overrides differ)
+        if run.seed == seed0 and suite.sweep_reuse and source is entry:
             reuse = str(result_file(suite.runs_dir, next(r for p, r in candidates if p == chosen)))
         out.append(replace(run, overrides={**run.overrides, **chosen}, picked=chosen,
                            reuse=reuse))
