@@ -178,9 +178,10 @@ def _write_plots(folder: Path, groups: list[Group], spec: ReportSpec) -> dict[st
         names = [f"pareto-{g.slug}.png", f"efficiency-{g.slug}.png"]
         plot_pareto(g, folder / names[0])
         plot_efficiency(g, folder / names[1])
-        if curve_metric(g) is not None:
+        curve = curve_metric(g)
+        if curve is not None:
             names.append(f"tta-{g.slug}.png")
-            plot_tta(g, folder / names[-1], target_value(g))
+            plot_tta(g, folder / names[-1], target_value(g), curve)
         made[g.slug] = names
     by_dataset: dict[tuple, list[Group]] = {}
     for g in groups:

@@ -131,14 +131,12 @@ def curve_metric(group: Group) -> tuple[str, float] | None:
     return None
 
 
-def plot_tta(group: Group, path: Path, target: float | None) -> None:
+def plot_tta(group: Group, path: Path, target: float | None, curve: tuple[str, float]) -> None:
     """Validation metric vs seconds since process start, one line per run, one colour per
-    method, the target dashed (only when the curve is the target's metric)."""
+    method, the target dashed (only when the curve is the target's metric); ``curve``: the
+    metric and scale :func:`curve_metric` chose."""
     from .plots import _pyplot
 
-    curve = curve_metric(group)
-    if curve is None:
-        raise ValueError(f"{group.title}: no validation with wall-clock seconds to plot")
     metric, scale = curve
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(7.2, 4.4))
