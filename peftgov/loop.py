@@ -34,7 +34,7 @@ from .backbones import fingerprint, load_tokenizer, portable_name, resolve
 from .config import Recipe
 from .errors import PeftgovError, RecipeError
 from .evaluation import evaluate, make_loader, private_generator
-from .hardware import cpu_has_native_bf16, process_seconds, use_cpu
+from .hardware import cpu_has_native_bf16, process_cpu_seconds, process_seconds, use_cpu
 from .memory import PhasePeaks, fixed_mmap_threshold
 from .methods import METHODS, Method, get_method
 from .runs import names_redactor
@@ -284,6 +284,7 @@ class Session:
     tokens: Any = None
     elapsed_before: float = 0.0  # training seconds spent before a resume
     wall_before: float = 0.0  # process seconds before a resume, up to the checkpoint it reads
+    cpu_before: float = 0.0  # the same in CPU seconds
     eval_time: float = 0.0  # evaluation and checkpoint seconds (not training time)
     start_time: float = 0.0
     test_before: dict[str, Any] | None = None
@@ -489,6 +490,7 @@ def start(s: Session) -> None:
         s.tokens += ck["tokens"]
         s.elapsed_before = ck["train_time_s"]
         s.wall_before = ck.get("wall_s", 0.0)  # absent from checkpoints written before it was
+        s.cpu_before = ck.get("cpu_s", 0.0)
         s.test_before = ck["test_before"]
         s.target = ck.get("target")
         s.say(f"peftgov: resuming {s.run_dir} from its checkpoint at step {s.step} (epoch {s.epoch})")
@@ -560,6 +562,7 @@ def _save_checkpoint(s: Session) -> None:
             "tokens": int(s.tokens),
             "train_time_s": train_seconds(s),
             "wall_s": run_seconds(s),
+            "cpu_s": run_cpu_seconds(s),
             "test_before": s.test_before,
             "target": s.target,
         },
@@ -579,13 +582,19 @@ def run_seconds(s: Session) -> float:
     return s.wall_before + process_seconds()
 
 
+def run_cpu_seconds(s: Session) -> float:
+    """CPU seconds of the run (:func:`peftgov.hardware.process_cpu_seconds`), counted like
+    :func:`run_seconds`: a machine shared with other jobs does not inflate them."""
+    return s.cpu_before + process_cpu_seconds()
+
+
 def validate(s: Session) -> None:
     """Evaluate on the validation set, keep the best state, checkpoint."""
     tick = time.perf_counter()
     m = s.evaluate(s.val_dl, "validation")
     # wall_s: the run's wall-clock seconds at the end of this evaluation (the time-to-accuracy
-    # clock); train_time_s: training seconds so far.
-    m.update(step=s.step, epoch=s.epoch, wall_s=run_seconds(s),
+    # clock); cpu_s: its CPU seconds; train_time_s: training seconds so far.
+    m.update(step=s.step, epoch=s.epoch, wall_s=run_seconds(s), cpu_s=run_cpu_seconds(s),
              train_time_s=train_seconds(s) - (time.perf_counter() - tick))
     s.log({"eval": m})
     improved = s.tracker.update(m, lambda: trainable_snapshot(s.unwrapped()))
@@ -615,7 +624,8 @@ def reach_target(s: Session, m: dict[str, Any]) -> None:
     test = s.evaluate(s.test_dl, "test") if s.test_dl else None
     s.target = {
         "metric": s.tracker.metric, "target": target, "value": value,
-        "wall_s": m["wall_s"], "train_time_s": m["train_time_s"], "step": s.step,
+        "wall_s": m["wall_s"], "cpu_s": m["cpu_s"], "train_time_s": m["train_time_s"],
+        "step": s.step,
         "epoch": s.epoch, "test": test,
     }
     shown = f", test {s.tracker.metric}={test[s.tracker.metric]:.4f}" if test else ""
@@ -784,6 +794,7 @@ def _metrics(s: Session, train_time: float, test_after: dict | None) -> dict[str
         "test_before_cost": s.test_before_cost,
         "target": s.target,
         "wall_s": run_seconds(s),
+        "cpu_s": run_cpu_seconds(s),
         "data_counts": s.prepared.state.get("counts", {}),
         "notes": s.prepared.notes,
         "redaction": s.redacted,

@@ -465,6 +465,7 @@ def test_smoke_suite_end_to_end(tmp_path, make_recipe, capsys):
         # seconds since the process started, with the test metrics of that state
         first = saved["eval_history"][0]
         assert saved["target"]["wall_s"] == first["wall_s"] > 0, rid
+        assert saved["target"]["cpu_s"] == first["cpu_s"] > 0, rid  # the CPU-seconds clock too
         assert saved["target"]["step"] == first["step"]
         assert 0 <= saved["target"]["test"]["accuracy"] <= 1
         assert first["wall_s"] < saved["bench"]["wall_time_s"] + 5
@@ -775,6 +776,7 @@ def test_speed_and_memory_targets_by_hand(tmp_path, base_wall, shown, verdict):
     assert "**MFU lora**: 0.36" in md and "target \u22650.35 \u2014 **met**" in md
     assert "LoRA peak 700 MB = 0.70x full fine-tuning's 1000 MB" in md
     assert "target \u22640.75x \u2014 **met**" in md
+    assert "in CPU seconds" not in md  # these runs recorded no CPU seconds
     csv = read_csv(folder / "report.csv")
     assert float(csv["full"]["mfu"]) == pytest.approx(0.40)
 
@@ -839,12 +841,53 @@ def test_time_to_accuracy_table_and_speedup_by_hand(tmp_path):
     assert f"reaches the target {g:.2f}x sooner" in text and "**met**" in text.split(
         "time to accuracy**")[1]
     assert (tmp_path / "tta-toy.png").stat().st_size > 1000
-    assert "Resumed after a stop" not in text
+    assert "Resumed after a stop" not in text and "CPU s to target" not in text
     resumed = timed("lora", 43, 120.0)
     resumed["bench"]["resumed"] = True
     write_results(tmp_path, [resumed])
     text = report.write_report(tmp_path).read_text()
     assert "Resumed after a stop: toy-lora-seed43. Their clocks carry" in text
+
+
+def test_end_to_end_speed_in_cpu_seconds_only_when_every_run_has_them(tmp_path):
+    """The end-to-end line adds the CPU-seconds ratio (baseline mean / LoRA mean) when all
+    LoRA and baseline runs recorded ``cpu_s``; one run without it drops the figure."""
+    rows = []
+    for s, (c_l, c_b) in zip((42, 43), ((40.0, 90.0), (50.0, 90.0))):
+        rows += [result("full", s, 0.80), result("lora", s, 0.80, cpu_s=c_l),
+                 result("lora", s, 0.80, label="hf_trainer_lora", cpu_s=c_b)]
+    write_results(tmp_path, rows)
+    md = report.write_report(tmp_path, suite="toy", plots=False).read_text()
+    assert "; in CPU seconds 2.00x, which other jobs" in md  # 90 / 45
+    del rows[-1]["cpu_s"]
+    write_results(tmp_path, rows[-1:])
+    md = report.write_report(tmp_path, suite="toy", plots=False).read_text()
+    assert "in CPU seconds" not in md
+
+
+def test_time_to_accuracy_in_cpu_seconds_where_runs_recorded_them(tmp_path):
+    """Runs that stamp ``cpu_s`` get CPU-second columns beside the wall clock's: mean, std and
+    the paired geometric speed-up, computed by hand; a run without it is left out of them."""
+    def timed(label, seed, wall, cpu):
+        target = {"target": 0.85, "wall_s": wall, "step": 10, "test": {"accuracy": 0.88}}
+        if cpu is not None:
+            target["cpu_s"] = cpu
+        hist = [{"step": 10, "accuracy": 0.9, "wall_s": wall}]
+        return result("lora", seed, 0.88, label=label, eval_history=hist, target=target)
+
+    write_results(tmp_path, [
+        timed(None, 42, 300.0, 100.0), timed(None, 43, 320.0, 150.0),
+        timed("hf_trainer_lora", 42, 250.0, 200.0), timed("hf_trainer_lora", 43, 260.0, 300.0),
+        timed("hf_trainer_lora", 44, 270.0, None),
+    ])
+    text = report.write_report(tmp_path).read_text()
+    assert "CPU s to target | CPU-time speed-up [95% CI] |" in text
+    # CPU: ratios 2.0 and 2.0 -> 2.00x with a zero-width interval
+    assert "| lora | 2/2 | 310 \u00b1 14 | 88.00 |" in text
+    assert "| 125 \u00b1 35 | 2.00x [2.00, 2.00] (n = 2) |" in text
+    assert ("| hf_trainer_lora | 3/3 | 260 \u00b1 10 | 88.00 | reference | 250 \u00b1 71 "
+            "| reference |") in text
+    assert "In CPU seconds: 2.00x (2 seeds)." in text
 
 
 def fake_sweep_launch(calls: list, val: dict, test: dict | None = None):

@@ -377,8 +377,8 @@ def test_before_training_figure_is_shared_by_methods_that_start_as_the_backbone(
     again = train(fresh).metrics
     assert again["test_before_cost"]["cached"] is False
     assert again["test_before"] == runs["bitfit"]["test_before"]  # the cache held the truth
-    def untimed(m):  # the clock stamps (wall_s, train_time_s) differ between any two runs
-        return {k: v for k, v in m.items() if k not in ("wall_s", "train_time_s")}
+    def untimed(m):  # the clock stamps (wall_s, cpu_s, train_time_s) differ between any two runs
+        return {k: v for k, v in m.items() if k not in ("wall_s", "cpu_s", "train_time_s")}
 
     # skipping the evaluation changes no training
     assert untimed(again["eval"]) == untimed(runs["bitfit"]["eval"])
@@ -400,6 +400,8 @@ def test_quality_target_records_time_and_the_test_metric_of_that_state(make_reci
     first = m["eval_history"][0]
     assert target["wall_s"] == first["wall_s"] and 0 < first["train_time_s"] < first["wall_s"]
     assert m["wall_s"] >= first["wall_s"]
+    # the CPU-seconds clock: stamped at the same validation, growing to the end of the run
+    assert target["cpu_s"] == first["cpu_s"] > 0 and m["cpu_s"] >= first["cpu_s"]
 
 
 def test_quality_target_not_reached_is_null_and_training_runs_on(make_recipe, tmp_path):
@@ -408,6 +410,8 @@ def test_quality_target_not_reached_is_null_and_training_runs_on(make_recipe, tm
     assert m["target"] is None and m["steps"] == 2 * STEPS_PER_EPOCH
     walls = [e["wall_s"] for e in m["eval_history"]]
     assert walls == sorted(walls) and len(walls) == 4
+    cpus = [e["cpu_s"] for e in m["eval_history"]]
+    assert cpus == sorted(cpus) and cpus[0] > 0 and cpus[-1] <= m["cpu_s"]
 
 
 def test_stop_at_target_needs_a_target(make_recipe, tmp_path):

@@ -23,9 +23,10 @@ from peftgov import checkpoint
 
 
 def untimed(history):
-    """Validations without their clock stamps (wall_s, train_time_s): the one part of a
+    """Validations without their clock stamps (wall_s, cpu_s, train_time_s): the one part of a
     resumed run that cannot equal an uninterrupted one."""
-    return [{k: v for k, v in e.items() if k not in ("wall_s", "train_time_s")} for e in history]
+    clocks = ("wall_s", "cpu_s", "train_time_s")
+    return [{k: v for k, v in e.items() if k not in clocks} for e in history]
 
 
 def _recipe(make_recipe, tmp_path: Path, run: str) -> dict:
@@ -96,20 +97,22 @@ def test_interrupted_run_resumes_bit_identically(make_recipe, tmp_path, monkeypa
 
 def test_a_resumed_runs_clock_carries_the_process_before_it(make_recipe, tmp_path, monkeypatch):
     """Time to accuracy after a kill: the resumed run's wall clock goes on from the checkpoint's
-    (the first process ran 1000 s to it, the second 5 s so far), not from zero again."""
+    (the first process ran 1000 s to it, the second 5 s so far), not from zero again; so does
+    its CPU-seconds clock (700 s, then 3)."""
     from peftgov import loop
 
-    now = [1000.0]
+    now, cpu = [1000.0], [700.0]
     monkeypatch.setattr(loop, "process_seconds", lambda: now[0])
+    monkeypatch.setattr(loop, "process_cpu_seconds", lambda: cpu[0])
     raw = _recipe(make_recipe, tmp_path, "b")
     raw["train"]["eval_every"] = 4
     raw["train"]["max_steps"] = 8
     _interrupted(raw, monkeypatch, at_step=6)
-    now[0] = 5.0
+    now[0], cpu[0] = 5.0, 3.0
     resumed = peftgov.train(peftgov.load_recipe(raw), progress=False)
-    clock = [(e["step"], e["wall_s"]) for e in resumed.metrics["eval_history"]]
-    assert clock == [(4, 1000.0), (8, 1005.0)]
-    assert resumed.metrics["wall_s"] == 1005.0
+    clock = [(e["step"], e["wall_s"], e["cpu_s"]) for e in resumed.metrics["eval_history"]]
+    assert clock == [(4, 1000.0, 700.0), (8, 1005.0, 703.0)]
+    assert resumed.metrics["wall_s"] == 1005.0 and resumed.metrics["cpu_s"] == 703.0
 
 
 def test_resume_refuses_a_different_recipe(make_recipe, tmp_path, monkeypatch):

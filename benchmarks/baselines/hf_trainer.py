@@ -340,7 +340,7 @@ def main(argv=None) -> int:
         print("hf_trainer baseline: note: train.patience is not mirrored (no early stopping)",
               file=sys.stderr)
 
-    from peftgov.hardware import process_seconds
+    from peftgov.hardware import process_cpu_seconds, process_seconds
 
     class TimedTrainer(Trainer):
         """Trainer that books evaluation and checkpoint time apart from training time, stamps
@@ -357,8 +357,10 @@ def main(argv=None) -> int:
                 result = super().evaluate(*a, **k)
                 step = self.state.global_step
                 wall = process_seconds()
-                self.clock[step] = {"wall_s": wall, "train_time_s": (
-                    time.perf_counter() - self.started - self.overhead_s - (time.perf_counter() - tick))}
+                trained = (time.perf_counter() - self.started - self.overhead_s
+                           - (time.perf_counter() - tick))
+                self.clock[step] = {"wall_s": wall, "cpu_s": process_cpu_seconds(),
+                                    "train_time_s": trained}
                 value = result.get(f"eval_{metric}")
                 if (tc.target_metric is not None and self.target is None and value is not None
                         and value >= tc.target_metric):
@@ -480,6 +482,7 @@ def main(argv=None) -> int:
         "test_before": None,
         "target": trainer.target,
         "wall_s": process_seconds(),
+        "cpu_s": process_cpu_seconds(),
         "data_counts": {"train_rows": len(train), "validation_rows": len(val),
                         "test_rows": len(test) if test is not None else 0},
         "notes": [],

@@ -11,8 +11,10 @@ point, and usually ``train.eval_every`` for a fixed evaluation cadence.
 The table gives, per method, how many seeds reached the target, the mean seconds to it, the
 test metric there, and the speed-up over :data:`.targets.SPEED_BASELINE` (``hf_trainer_lora``):
 baseline seconds / method seconds, the geometric mean over the seeds both reached, with a 95%
-t-interval on the per-seed log ratios (paired by seed). The plot draws every run's validation
-metric against wall-clock seconds.
+t-interval on the per-seed log ratios (paired by seed). Runs that also recorded ``cpu_s`` (the
+process's CPU seconds, :func:`peftgov.hardware.process_cpu_seconds`) get the same two columns in
+CPU seconds: the figure that holds when other jobs share the machine and stretch the wall
+clock. The plot draws every run's validation metric against wall-clock seconds.
 """
 
 from __future__ import annotations
@@ -32,10 +34,11 @@ TTA_TARGET = 2.0
 Trainer + peft baseline."""
 
 
-def seconds(r: Result) -> float | None:
-    """Seconds from the run's process start to the target, or None (not reached / no target)."""
+def seconds(r: Result, clock: str = "wall_s") -> float | None:
+    """Seconds from the run's process start to the target, or None (not reached / no target);
+    ``clock``: ``wall_s`` (wall clock) or ``cpu_s`` (CPU seconds, None where not recorded)."""
     t = r.raw.get("target")
-    return float(t["wall_s"]) if isinstance(t, dict) and t.get("wall_s") is not None else None
+    return float(t[clock]) if isinstance(t, dict) and t.get(clock) is not None else None
 
 
 def target_value(group: Group) -> float | None:
@@ -69,39 +72,39 @@ def tta_lines(group: Group) -> list[str]:
     target = target_value(group)
     if target is None:
         return []
-    per = {row.label: {r.seed: s for r in row.results if (s := seconds(r)) is not None}
-           for row in group.rows}
-    base = per.get(SPEED_BASELINE, {})
+    per = _per_seed(group, "wall_s")
+    cpu = _per_seed(group, "cpu_s")
+    with_cpu = any(cpu.values())
+    base, cpu_base = per.get(SPEED_BASELINE, {}), cpu.get(SPEED_BASELINE, {})
     shown = target * group.scale
     out = [
         f"Time to accuracy: validation {group.metric} \u2265 {shown:g}"
         f"{' points' if group.scale == 100 else ''}, seconds from process start "
-        "(loading, data preparation and evaluations included).",
+        "(loading, data preparation and evaluations included)"
+        + (": wall clock, and the process's CPU seconds where the run recorded them (those "
+           "hold when other jobs share the cores)." if with_cpu else "."),
         "",
         f"| method | seeds reached | seconds to target (mean \u00b1 std) | test {group.metric} "
-        f"at target | speed-up vs {SPEED_BASELINE} [95% CI] |",
-        "|---|---|---|---|---|",
+        f"at target | speed-up vs {SPEED_BASELINE} [95% CI] |"
+        + (" CPU s to target | CPU-time speed-up [95% CI] |" if with_cpu else ""),
+        "|---|---|---|---|---|" + ("---|---|" if with_cpu else ""),
     ]
     for row in group.rows:
         times = per[row.label]
         vals = list(times.values())
-        std = float(np.std(vals, ddof=1)) if len(vals) > 1 else math.nan
         tests = [
             float(r.raw["target"]["test"][group.metric]) * group.scale
             for r in row.results
             if seconds(r) is not None and (r.raw["target"].get("test") or {}).get(group.metric)
             is not None
         ]
-        ratio = "reference" if row.label == SPEED_BASELINE else "n/a"
-        if row.label != SPEED_BASELINE and times and base:
-            g, lo, hi, n = speedup(times, base)
-            ratio = f"{g:.2f}x" + (f" [{lo:.2f}, {hi:.2f}]" if n > 1 else "") + f" (n = {n})"
-        spread = "" if math.isnan(std) else f" \u00b1 {std:.0f}"
-        out.append(
-            f"| {row.label} | {len(times)}/{len(row.results)} | "
-            f"{num(float(np.mean(vals)) if vals else None, '.0f')}{spread} | "
-            f"{num(float(np.mean(tests)) if tests else None)} | {ratio} |"
-        )
+        line = (f"| {row.label} | {len(times)}/{len(row.results)} | {_spread(vals)} | "
+                f"{num(float(np.mean(tests)) if tests else None)} | "
+                f"{_ratio(row.label, times, base)} |")
+        if with_cpu:
+            c = cpu[row.label]
+            line += f" {_spread(list(c.values()))} | {_ratio(row.label, c, cpu_base)} |"
+        out.append(line)
     resumed = sorted(r.id for row in group.rows for r in row.results
                      if r.bench("resumed") and seconds(r) is not None)
     if resumed:
@@ -112,10 +115,38 @@ def tta_lines(group: Group) -> list[str]:
         g, lo, hi, n = speedup(lora, base)
         ci = f" (95% CI {lo:.2f}x to {hi:.2f}x)" if n > 1 else ""
         verdict = "**met**" if g >= TTA_TARGET else "**missed**"
+        on_cpu = ""
+        if cpu.get("lora") and cpu_base:
+            cg, _, _, cn = speedup(cpu["lora"], cpu_base)
+            on_cpu = f" In CPU seconds: {cg:.2f}x ({cn} seeds)."
         out += ["", f"- **time to accuracy**: peftgov LoRA reaches the target {g:.2f}x sooner "
                 f"than `{SPEED_BASELINE}`{ci}, over {n} seeds both reached: target "
-                f"\u2265{TTA_TARGET:g}x \u2014 {verdict}."]
+                f"\u2265{TTA_TARGET:g}x \u2014 {verdict}.{on_cpu}"]
     return out
+
+
+def _per_seed(group: Group, clock: str) -> dict[str, dict[int, float]]:
+    """Method label -> seed -> seconds to the target on ``clock``, for the runs that have it."""
+    return {row.label: {r.seed: s for r in row.results if (s := seconds(r, clock)) is not None}
+            for row in group.rows}
+
+
+def _spread(vals: list[float]) -> str:
+    """``mean \u00b1 std`` of seconds (no std for one value, "n/a" for none)."""
+    if not vals:
+        return num(None, ".0f")
+    std = f" \u00b1 {float(np.std(vals, ddof=1)):.0f}" if len(vals) > 1 else ""
+    return f"{num(float(np.mean(vals)), '.0f')}{std}"
+
+
+def _ratio(label: str, times: dict[int, float], base: dict[int, float]) -> str:
+    """The speed-up cell: ``reference`` for the baseline, ``n/a`` without paired seeds."""
+    if label == SPEED_BASELINE:
+        return "reference"
+    g, lo, hi, n = speedup(times, base)
+    if not n:
+        return "n/a"
+    return f"{g:.2f}x" + (f" [{lo:.2f}, {hi:.2f}]" if n > 1 else "") + f" (n = {n})"
 
 
 def curve_metric(group: Group) -> tuple[str, float] | None:
