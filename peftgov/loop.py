@@ -392,7 +392,11 @@ def build(recipe: Recipe, *, progress: bool, memory: PhasePeaks | None = None) -
         if p.requires_grad and p.dtype != torch.float32:
             p.data = p.data.float()
     if tc.gradient_checkpointing:
-        model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
+        kwargs = {"use_reentrant": False}
+        if hasattr(model, "activation_checkpointing_enable"):  # its name from transformers 5.23
+            model.activation_checkpointing_enable(activation_checkpointing_kwargs=kwargs)
+        else:
+            model.gradient_checkpointing_enable(gradient_checkpointing_kwargs=kwargs)
     trainable, total = count_parameters(model)
 
     sampler = LengthGroupedBatchSampler(

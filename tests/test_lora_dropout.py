@@ -141,7 +141,7 @@ def test_activation_checkpointing_drops_the_same_elements_twice(tiny_bert_dir, r
             if isinstance(m, nn.Dropout):
                 m.p = 0.0
         if checkpointing:
-            model.gradient_checkpointing_enable({"use_reentrant": reentrant})
+            model.activation_checkpointing_enable({"use_reentrant": reentrant})
             model.enable_input_require_grads()
         model.train()
         torch.manual_seed(2)
