@@ -118,7 +118,7 @@ def tta_lines(group: Group) -> list[str]:
         on_cpu = ""
         if cpu.get("lora") and cpu_base:
             cg, _, _, cn = speedup(cpu["lora"], cpu_base)
-            on_cpu = f" In CPU seconds: {cg:.2f}x ({cn} seeds)."
+            on_cpu = f" In CPU seconds: {cg:.2f}x ({cn} seed{'s' if cn != 1 else ''})."
         out += ["", f"- **time to accuracy**: peftgov LoRA reaches the target {g:.2f}x sooner "
                 f"than `{SPEED_BASELINE}`{ci}, over {n} seeds both reached: target "
                 f"\u2265{TTA_TARGET:g}x \u2014 {verdict}.{on_cpu}"]
