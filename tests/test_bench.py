@@ -910,6 +910,22 @@ def fake_sweep_launch(calls: list, val: dict, test: dict | None = None):
     return launch
 
 
+def test_each_run_records_the_commit_it_was_launched_at(tmp_path, make_recipe, monkeypatch):
+    """The checkout can move while a long suite runs: every run (and failure) records the git
+    state read as it starts, not the harness's at its own start."""
+    commits = iter([{"git_commit": c, "git_dirty": False} for c in ("aaa", "bbb")])
+    monkeypatch.setattr(harness, "git_info", lambda: next(commits))
+    monkeypatch.setattr(harness, "launch_process", fake_sweep_launch([], {0.01: 0.7}))
+    path = write_recipe(tmp_path / "toy/lora.yaml", make_recipe(tmp_path))
+    suite = harness.load_suite(write_suite(
+        tmp_path / "s.yaml", name="g", runs_dir=str(tmp_path / "out"), recipes=[path],
+        methods=["lora"], seeds=[1, 2]))
+    assert harness.run_suite(suite, report=False) == 0
+    got = [json.loads((tmp_path / f"out/toy-lora-seed{s}.json").read_text())["bench"]
+           for s in (1, 2)]
+    assert [b["git_commit"] for b in got] == ["aaa", "bbb"]
+
+
 def test_sweep_picks_on_validation_then_runs_every_seed_at_the_pick(tmp_path, make_recipe,
                                                                      monkeypatch):
     """sweep: every point at the sweep seed; the method's runs wait, then take the point with

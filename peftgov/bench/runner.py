@@ -30,7 +30,7 @@ import signal
 import sys
 import threading
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -74,7 +74,6 @@ class Runner:
     timeout_s: float | None = None
     jobs: int = 1
     force: bool = False
-    git: dict[str, Any] = field(default_factory=dict)
 
     def result_path(self, run: Run) -> Path:
         if run.sweep is not None:  # apart: sweep points never reach the method tables
@@ -131,6 +130,7 @@ class Runner:
         run_dir = self.run_dir(run)
         cmd = command(run, run_dir, launch=self.launch)
         started = now()
+        git = git_info()  # per run: the checkout may move while a long suite runs
         extra: dict[str, Any] = {}
         setup_error = None
         try:
@@ -154,7 +154,7 @@ class Runner:
             outcome.status = "failed"
             setup_error = setup_error or f"exit 0 but no {metrics_file}"
         if outcome.status != "ok":
-            err = self._record_failure(run, cmd, outcome, started, setup_error)
+            err = self._record_failure(run, cmd, outcome, started, setup_error, git)
             if interrupted:
                 raise KeyboardInterrupt
             return outcome.status, (
@@ -162,7 +162,7 @@ class Runner:
                 f"{outcome.wall_time_s:.1f} s: {err[:160]} -> {self.failed_path(run)}"
             )
         metrics = json.loads(metrics_file.read_text(encoding="utf-8"))
-        metrics["bench"] = self._bench_record(run, cmd, outcome, started, extra)
+        metrics["bench"] = self._bench_record(run, cmd, outcome, started, extra, git)
         metrics["bench"].update(jobs=self.jobs, cpus=cpus, omp_threads=env.get("OMP_NUM_THREADS"))
         write_json(self.result_path(run), metrics)
         self.failed_path(run).unlink(missing_ok=True)
@@ -173,7 +173,7 @@ class Runner:
         shown = f"test {metric}={test:.4f}" if isinstance(test, (int, float)) else "no test"
         return "ok", f"ok {outcome.wall_time_s:.1f} s, {shown} -> {self.result_path(run)}"
 
-    def _bench_record(self, run: Run, cmd, outcome: Outcome, started: str, extra) -> dict:
+    def _bench_record(self, run: Run, cmd, outcome: Outcome, started: str, extra, git) -> dict:
         saved = self.run_dir(run) / "recipe.yaml"
         if saved.is_file():  # what the run resolved itself: no need for this process's schema
             raw = (yaml.safe_load(saved.read_text(encoding="utf-8")) or {}).get("data") or {}
@@ -205,7 +205,7 @@ class Runner:
             "returncode": outcome.returncode,
             "subprocess_maxrss_mb": outcome.maxrss_mb,
             "resumed": "peftgov: resuming" in log_text,
-            **self.git,
+            **git,
             "host": platform.node(),
             "cpu_count": os.cpu_count(),
             "data_files": data,
@@ -215,7 +215,8 @@ class Runner:
             "log": str(self.log_path(run)),
         }
 
-    def _record_failure(self, run: Run, cmd, outcome: Outcome, started: str, setup_error) -> str:
+    def _record_failure(self, run: Run, cmd, outcome: Outcome, started: str, setup_error,
+                        git) -> str:
         lines = tail(self.log_path(run))
         status, wall = outcome.status, outcome.wall_time_s
         error = error_line(lines) or setup_error or status
@@ -241,7 +242,7 @@ class Runner:
                 "started_at": started,
                 "finished_at": now(),
                 "wall_time_s": wall,
-                **self.git,
+                **git,
                 "log": str(self.log_path(run)),
             },
         )
@@ -339,7 +340,6 @@ def run_suite(
             if r.error:
                 print(f"    recipe error: {r.error}", file=out)
         return 0
-    runner.git = git_info()
     if todo:
         ensure_peak()
     failed = 0
