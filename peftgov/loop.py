@@ -35,7 +35,7 @@ from .config import Recipe
 from .errors import PeftgovError, RecipeError
 from .evaluation import evaluate, make_loader, private_generator
 from .hardware import cpu_has_native_bf16, process_cpu_seconds, process_seconds, use_cpu
-from .memory import PhasePeaks, fixed_mmap_threshold
+from .memory import PhasePeaks, fixed_mmap_threshold, frozen_heap
 from .methods import METHODS, Method, get_method
 from .runs import names_redactor
 from .sampling import LengthGroupedBatchSampler
@@ -336,13 +336,14 @@ def run(
         s = build(recipe, progress=progress, memory=memory)
         if s.main:
             s.inputs = provenance.inputs(recipe, s.path)
-    if setup is not None:
-        setup(s)
-    open_run_dir(s)
-    start(s)
-    with memory.phase("train"):
-        train(s)
-    return finish(s)
+    with frozen_heap():  # the built run's objects: no garbage collection walks them again
+        if setup is not None:
+            setup(s)
+        open_run_dir(s)
+        start(s)
+        with memory.phase("train"):
+            train(s)
+        return finish(s)
 
 
 def build(recipe: Recipe, *, progress: bool, memory: PhasePeaks | None = None) -> Session:

@@ -107,6 +107,22 @@ def release_free_memory() -> None:
     _malloc_trim()
 
 
+@contextlib.contextmanager
+def frozen_heap() -> Iterator[None]:
+    """Leave every object alive now out of garbage collection for the block (``gc.freeze``),
+    then hand them back (``gc.unfreeze``): a built run holds ~540k tracked objects (libraries,
+    backbone, tokenised data), and each full collection walked them all, 0.6 s on a shared
+    core, four times per validation (:func:`release_free_memory` at every phase edge); frozen,
+    a collection walks only what the run made since. A Python caller's own objects are
+    collected as before once the block ends."""
+    gc.collect()
+    gc.freeze()
+    try:
+        yield
+    finally:
+        gc.unfreeze()
+
+
 def fixed_mmap_threshold() -> bool:
     """Pin glibc's mmap threshold (disabling its growth on free) unless the user chose one with
     ``MALLOC_MMAP_THRESHOLD_``; False where it was not set (not glibc, or the user's choice)."""

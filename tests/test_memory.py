@@ -67,3 +67,52 @@ def test_a_run_reports_its_phases(make_recipe, tmp_path):
     assert all(v > 0 for v in m["memory_mb"].values())
     # the process peak is the largest of every interval, phases included
     assert m["peak_memory_mb"] >= max(m["memory_mb"].values())
+
+
+def test_a_run_freezes_the_built_heap_and_still_collects_what_it_makes(make_recipe, tmp_path,
+                                                                      monkeypatch):
+    """``frozen_heap``: while a run trains, everything alive at its start (libraries, backbone,
+    data) is out of the collector's reach, so the collection at each phase edge walks only new
+    objects; a cycle made during the run is still freed there, and the heap is handed back
+    (nothing frozen) when the run ends, even when it fails."""
+    import gc
+    import weakref
+
+    from peftgov import loop, memory
+
+    seen = []  # (objects frozen, the cycle made during the run still alive?) at each release
+    made = {}
+
+    class Node:
+        pass
+
+    def release():
+        seen.append((gc.get_freeze_count(), made.get("ref", lambda: None)() is not None))
+        real_release()
+
+    real_release = memory.release_free_memory
+    monkeypatch.setattr(memory, "release_free_memory", release)
+    real_train = loop.train
+
+    def train(s):
+        cycle = Node()
+        cycle.self = cycle  # garbage only a collection frees
+        made["ref"] = weakref.ref(cycle)
+        del cycle
+        real_train(s)
+
+    monkeypatch.setattr(loop, "train", train)
+    peftgov.train(peftgov.load_recipe(make_recipe(tmp_path)), progress=False)
+    assert gc.get_freeze_count() == 0
+    frozen = [n for n, _ in seen if n]
+    assert frozen and min(frozen) > 10_000  # the built run: torch, transformers, the model
+    assert made["ref"]() is None  # freed by a phase-edge collection during the run
+    assert seen[-1][1] is False
+
+    def broken(s):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(loop, "train", broken)
+    with pytest.raises(RuntimeError, match="boom"):
+        peftgov.train(peftgov.load_recipe(make_recipe(tmp_path / "b")), progress=False)
+    assert gc.get_freeze_count() == 0
