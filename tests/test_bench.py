@@ -151,6 +151,7 @@ def test_report_numbers_from_fixture_results(fixture_results):
     assert float(lora["ci95_high_pts"]) == pytest.approx(-2 / 3 + half, abs=1e-5)
     assert lora["ci_kind"] == "paired" and prompt["ci_kind"] == "welch"
     assert full["ci_kind"] == "reference" and full["delta_vs_full_pts"] == ""
+    assert full["reference"] == "" and lora["reference"] == "full"
     assert lora["n_seeds"] == "3" and prompt["n_seeds"] == "2" and prompt["seeds"] == "42 43"
     # targets: LoRA within 0.5 (-0.67: missed), BitFit within 1.5 (-0.67: met), prompt: none
     assert lora["target_pts"] == "0.5" and lora["target_met"] == "False"
@@ -908,6 +909,41 @@ def fake_sweep_launch(calls: list, val: dict, test: dict | None = None):
         return harness.Outcome("ok", 0, 0.01, None)
 
     return launch
+
+
+def test_an_entry_can_name_its_own_reference(tmp_path, make_recipe):
+    """``reference:`` on a method entry: its Δ, CI and target verdict are against that row
+    (a 6-epoch LoRA against 6-epoch full fine-tuning), by hand; the others keep the suite's."""
+    rows = []
+    scores = ((0.80, 0.79, 0.84, 0.835), (0.82, 0.80, 0.86, 0.853))
+    for s, (f3, l3, f6, l6) in zip((42, 43), scores):
+        rows += [result("full", s, f3), result("lora", s, l3),
+                 result("full", s, f6, label="full_e6"), result("lora", s, l6, label="lora_e6")]
+    write_results(tmp_path / "out", rows)
+    path = write_recipe(tmp_path / "toy/lora.yaml", make_recipe(tmp_path))
+    suite = harness.load_suite(write_suite(
+        tmp_path / "s.yaml", name="ref", runs_dir=str(tmp_path / "out"), recipes=[path],
+        methods=["full", {"name": "lora", "target_pts": 0.5},
+                 {"name": "full", "label": "full_e6"},
+                 {"name": "lora", "label": "lora_e6", "target_pts": 0.5,
+                  "reference": "full_e6"}],
+        seeds=[42, 43]))
+    md = report.write_report(tmp_path / "out", suite="ref", plots=False,
+                             spec=suite.report_spec()).read_text()
+    csv = read_csv(tmp_path / "out/report.csv")
+    # lora_e6 - full_e6: -0.5 and -0.7 -> -0.60 (missed); against full it would be +4.4
+    assert float(csv["lora_e6"]["delta_vs_full_pts"]) == pytest.approx(-0.6)
+    assert csv["lora_e6"]["reference"] == "full_e6" and csv["lora"]["reference"] == "full"
+    assert csv["full_e6"]["reference"] == "full"
+    assert "**lora_e6**: \u0394 = \u22120.60 points vs full_e6" in md
+    assert "target within 0.5 points of full_e6 \u2014 **missed**" in md
+    assert "lora_e6 within 0.5 points of full_e6" in md  # the targets sentence
+    assert "| \u22120.60 [" in md and "] paired, df=1 vs full_e6 |" in md
+    assert "**lora**: \u0394 = \u22121.50 points vs full " in md
+    bad = write_suite(tmp_path / "bad.yaml", name="b", runs_dir=str(tmp_path / "o"),
+                      recipes=[path], methods=["full", {"name": "lora", "reference": "nope"}])
+    with pytest.raises(harness.SuiteError, match="methods 'lora': reference: 'nope'"):
+        harness.load_suite(bad)
 
 
 def test_each_run_records_the_commit_it_was_launched_at(tmp_path, make_recipe, monkeypatch):

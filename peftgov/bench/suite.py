@@ -98,6 +98,10 @@ class MethodEntry:
     """The label of another entry with a ``sweep:`` whose pick this entry's runs take too (on
     the same dataset and train size), waiting for it: a variant of a tuned method at that
     method's point, e.g. LoRA with gradient checkpointing at LoRA's learning rate."""
+    reference: str | None = None
+    """The label of the entry this one's Δ and target are measured against in the report
+    (default: the suite's ``reference``), e.g. a 6-epoch LoRA row against 6-epoch full
+    fine-tuning rather than the 3-epoch reference."""
 
     def __post_init__(self) -> None:
         if self.baseline is not None:
@@ -193,6 +197,12 @@ class ReportSpec:
     """See :attr:`SuiteFile.report_metric`."""
     absolute: dict[str, float] = field(default_factory=dict)
     """See :attr:`SuiteFile.absolute_targets`."""
+    references: dict[str, str] = field(default_factory=dict)
+    """Label -> the label it is compared with, for entries that set their own ``reference``."""
+
+    def reference_of(self, label: str) -> str:
+        """The label a row's Δ and target are against."""
+        return self.references.get(label, self.reference)
 
     def sort_key(self, label: str) -> tuple[int, int, str]:
         if label in self.order:
@@ -234,7 +244,8 @@ class Suite:
     def report_spec(self) -> ReportSpec:
         return ReportSpec(self.reference, tuple(m.label for m in self.methods),
                           {m.label: m.target_pts for m in self.methods}, self.report_metric,
-                          dict(self.absolute_targets))
+                          dict(self.absolute_targets),
+                          {m.label: m.reference for m in self.methods if m.reference})
 
 
 def _typed(cls: type, raw: Any, path: Path, where: str = "") -> Any:
@@ -285,6 +296,10 @@ def load_suite(path: str | Path, *, runs_dir: str | Path | None = None) -> Suite
         raise SuiteError(f"{path}: methods: duplicate labels {labels} (set `label:`)")
     if f.reference is not None and f.reference not in labels:
         raise SuiteError(f"{path}: reference: {f.reference!r} is not a method label {labels}")
+    for m in methods:
+        if m.reference is not None and m.reference not in labels:
+            raise SuiteError(f"{path}: methods {m.label!r}: reference: {m.reference!r} is not "
+                             f"a method label {labels}")
     swept = [m.label for m in methods if m.sweep]
     for m in methods:
         if m.pick_from is not None and m.pick_from not in swept:

@@ -17,11 +17,12 @@ from .suite import ReportSpec, Target
 CSV_COLUMNS = [
     "dataset", "task", "metric", "train_size", "examples_per_class", "method", "n_seeds",
     "seeds", "trainable_params", "total_params", "trainable_pct", "test_mean_pts",
-    "test_std_pts", "delta_vs_full_pts", "ci95_low_pts", "ci95_high_pts", "ci_kind", "ci_df",
-    "target_pts", "target_met", "pareto", "train_time_s", "wall_time_s", "samples_per_s",
-    "tokens_per_s", "mfu", "peak_memory_mb", "train_peak_memory_mb", "artifact_mb",
+    "test_std_pts", "delta_vs_full_pts", "reference", "ci95_low_pts", "ci95_high_pts",
+    "ci_kind", "ci_df", "target_pts", "target_met", "pareto", "train_time_s", "wall_time_s",
+    "samples_per_s", "tokens_per_s", "mfu", "peak_memory_mb", "train_peak_memory_mb", "artifact_mb",
 ]
-"""``delta_vs_full_pts`` is the difference from the reference method (``full`` by default);
+"""``delta_vs_full_pts`` is the difference from the row named in ``reference`` (the suite's
+reference method, ``full`` by default, unless the entry set its own);
 ``peak_memory_mb`` is the whole process's, ``train_peak_memory_mb`` the training phase's."""
 
 
@@ -43,6 +44,8 @@ class Row:
     """Points below the reference allowed, ``gap`` (stated, no target) or None."""
     diff: Diff | None = None
     pareto: bool = False
+    reference: str | None = None
+    """The label ``diff`` and the target are against (None for the reference itself)."""
 
     def avg(self, key: str, *, bench: bool = False) -> float | None:
         vals = [r.bench(key) if bench else r.get(key) for r in self.results]
@@ -104,11 +107,12 @@ def build_groups(results: list[Result], spec: ReportSpec | None = None) -> list[
             vals = list(values.values())
             rows.append(Row(label, rs[0].method, rs, values, mean(vals), sample_std(vals),
                             spec.target(label, rs[0].method)))
-        ref = next((r for r in rows if r.label == spec.reference), None)
-        if ref is not None:
-            for row in rows:
-                if row is not ref:
-                    row.diff = diff_ci(row.values, ref.values)
+        by_row = {r.label: r for r in rows}
+        for row in rows:
+            if row.label != spec.reference:
+                row.reference = spec.reference_of(row.label)
+                ref = by_row.get(row.reference)
+                row.diff = diff_ci(row.values, ref.values) if ref is not None else None
         params = {
             r.label: (r.avg("trainable_params"), r.mean)
             for r in rows
@@ -167,7 +171,7 @@ def markdown_table(group: Group) -> str:
         label = f"**{row.label}**" if row.pareto else row.label
         diff = "reference" if row.label == group.reference else (
             describe_diff(row.diff) if row.diff else "n/a"
-        )
+        ) + (f" vs {row.reference}" if row.reference not in (None, group.reference) else "")
         cells = [
             label,
             _params(row.avg("trainable_params")),
@@ -208,6 +212,7 @@ def csv_rows(groups: list[Group]) -> list[dict[str, Any]]:
                 "test_mean_pts": row.mean,
                 "test_std_pts": row.std,
                 "delta_vs_full_pts": d.diff if d else None,
+                "reference": row.reference,
                 "ci95_low_pts": d.low if d else None,
                 "ci95_high_pts": d.high if d else None,
                 "ci_kind": d.kind if d else ("reference" if row.label == g.reference else ""),

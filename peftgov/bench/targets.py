@@ -28,12 +28,14 @@ def long_name(reference: str) -> str:
 def targets_sentence(groups: list[Group], reference: str) -> str:
     """The targets as the report's reader needs them: the issue's, or the suite file's."""
     rows = [r for g in groups for r in g.rows]
-    if reference == REFERENCE and all(r.target == ISSUE_TARGETS.get(r.method) for r in rows):
+    if reference == REFERENCE and all(r.target == ISSUE_TARGETS.get(r.method)
+                                      and r.reference in (None, reference) for r in rows):
         return ISSUE_SENTENCE
-    stated = dict.fromkeys((r.label, r.target) for r in rows if r.target is not None)
+    stated = dict.fromkeys((r.label, r.target, r.reference or reference)
+                           for r in rows if r.target is not None)
     parts = [
-        f"{label}: gap stated" if t == "gap" else f"{label} within {t} points of {reference}"
-        for label, t in stated
+        f"{label}: gap stated" if t == "gap" else f"{label} within {t} points of {ref}"
+        for label, t, ref in stated
     ]
     return ("Targets (from the suite file): " + ("; ".join(parts) or "none")
             + " (judged on the mean gap; the CI says how sure that is).")
@@ -41,7 +43,7 @@ def targets_sentence(groups: list[Group], reference: str) -> str:
 
 def target_line(group: Group, row: Row) -> str:
     """One sentence: the method's gap to the reference against its target."""
-    ref, d = group.reference, row.diff
+    ref, d = row.reference or group.reference, row.diff
     if d is None:
         return f"- **{row.label}**: no {long_name(ref)} results in this group: gap unknown."
     ci = (
