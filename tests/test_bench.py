@@ -778,6 +778,9 @@ def test_speed_and_memory_targets_by_hand(tmp_path, base_wall, shown, verdict):
     assert "LoRA peak 700 MB = 0.70x full fine-tuning's 1000 MB" in md
     assert "target \u22640.75x \u2014 **met**" in md
     assert "in CPU seconds" not in md  # these runs recorded no CPU seconds
+    # whole-process peaks: LoRA 700 MB, the baseline the fixture's 500 MB
+    assert ("**memory vs plain Trainer + peft** (no target): peftgov LoRA's whole-process peak "
+            "700 MB = 1.40x `hf_trainer_lora`'s 500 MB.") in md
     csv = read_csv(folder / "report.csv")
     assert float(csv["full"]["mfu"]) == pytest.approx(0.40)
 

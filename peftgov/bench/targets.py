@@ -124,6 +124,12 @@ def speed_lines(group: Group) -> list[str]:
                 f"≥{END_TO_END_TARGET:g}x at equal accuracy (±0.5) — "
                 f"{'**met**' if ok else '**missed**'}."
             )
+        p_l, p_b = lora.avg("peak_memory_mb"), base.avg("peak_memory_mb")
+        if p_l and p_b:  # whole process on both sides: the baseline records no phases
+            out.append(
+                f"- **memory vs plain Trainer + peft** (no target): peftgov LoRA's whole-process "
+                f"peak {p_l:.0f} MB = {p_l / p_b:.2f}x `{SPEED_BASELINE}`'s {p_b:.0f} MB."
+            )
     for label, target in MFU_TARGETS.items():
         row = group.row(label)
         mfu = row.avg("mfu") if row else None
