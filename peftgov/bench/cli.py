@@ -46,7 +46,10 @@ def parser() -> argparse.ArgumentParser:
     r.add_argument("--only", help="comma-separated method labels to run (e.g. lora,full)")
     r.add_argument("--seeds", help="comma-separated seeds to run (default: the suite's)")
     r.add_argument("--dry-run", action="store_true", help="show the runs and commands only")
-    r.add_argument("--force", action="store_true", help="re-run finished runs too")
+    r.add_argument("--force", action="store_true",
+                   help="re-run finished runs too (every selected one: with --only, a swept "
+                        "method's sweep points as well; to train one finished run again, move "
+                        "its result JSON aside instead)")
     r.add_argument("--launch", metavar="ACCELERATE_CONFIG",
                    help="run each through `accelerate launch --config_file ACCELERATE_CONFIG`")
     r.add_argument("--timeout", type=float, help="seconds before a run is stopped as failed")
