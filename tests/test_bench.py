@@ -442,6 +442,28 @@ def test_rerun_skips_finished_runs(tmp_path, make_recipe, monkeypatch):
     assert len(calls) == 6  # --force re-runs, --only picks the method
 
 
+def test_the_trainer_baseline_repeats_itself_at_a_seed(tmp_path, make_recipe):
+    """The Trainer + peft baseline seeds before it builds the model (the fresh head and LoRA's
+    A), so a seed trains the same twice; before, a banking77 seed-42 run scored 91.69, then
+    91.36 when trained again."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("hf_trainer_baseline",
+                                                  ROOT / "benchmarks/baselines/hf_trainer.py")
+    baseline = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(baseline)
+    recipe = make_recipe(tmp_path, **{"train.max_steps": 3, "train.epochs": 1})
+    path = write_recipe(tmp_path / "recipes/toy/lora.yaml", recipe)
+    runs = []
+    for name in ("a", "b"):
+        out = tmp_path / name
+        assert baseline.main([str(path), "train.eval_batch_size=16", f"output.dir={out}",
+                              "output.overwrite=true"]) == 0
+        runs.append(json.loads((out / "metrics.json").read_text()))
+    scores = [[(e["step"], e["loss"], e["accuracy"]) for e in m["eval_history"]] for m in runs]
+    assert scores[0] == scores[1] and runs[0]["test"] == runs[1]["test"]
+
+
 def test_smoke_suite_end_to_end(tmp_path, make_recipe, capsys):
     """Real subprocesses on the tiny BERT: two methods + the Trainer baseline finish, a bad
     override lands in failed/, the report and its plots are written, a re-run skips."""

@@ -172,6 +172,7 @@ def main(argv=None) -> int:
         DataCollatorWithPadding,
         Trainer,
         TrainingArguments,
+        set_seed,
     )
 
     from peftgov import load_recipe
@@ -257,7 +258,9 @@ def main(argv=None) -> int:
         test = known_labels(test, "test")
         test = test.map(encode, batched=True, remove_columns=test.column_names)
 
-    # ---- model
+    # ---- model, seeded first as transformers' example scripts do: the fresh head and LoRA's A
+    # come from the global generator, which the Trainer seeds only later, in its __init__
+    set_seed(seed)
     auto = AutoModelForTokenClassification if ner else AutoModelForSequenceClassification
     model = auto.from_pretrained(
         path, num_labels=len(labels), id2label=dict(enumerate(labels)), label2id=label2id
