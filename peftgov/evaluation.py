@@ -37,6 +37,10 @@ def evaluate(
         dynamic_ncols=True,
         disable=not (progress and accelerator.is_main_process),
     )
+    # no_grad, not inference_mode: validations run mid-training, and a buffer a model builds
+    # lazily in its forward would come out an inference tensor that autograd then refuses; on
+    # banking77's validation (1,000 rows, MiniLM LoRA) inference_mode saved nothing measurable
+    # (three alternating passes: 5.4-6.3 CPU s against 5.4-5.8).
     with torch.no_grad():
         for batch in bar:
             out = task.eval_step(model, batch)
