@@ -331,12 +331,13 @@ def run(
     ``setup``: called on the built session before anything is written or evaluated (continual
     learning carries an earlier stage's weights over and sets ``penalty`` there)."""
     fixed_mmap_threshold()  # freed activations leave the process (see peftgov.memory)
-    memory = PhasePeaks()
-    with memory.phase("load"):
-        s = build(recipe, progress=progress, memory=memory)
-        if s.main:
-            s.inputs = provenance.inputs(recipe, s.path)
-    with frozen_heap():  # the built run's objects: no garbage collection walks them again
+    with frozen_heap() as freeze:  # the libraries: no garbage collection walks them again
+        memory = PhasePeaks()
+        with memory.phase("load"):
+            s = build(recipe, progress=progress, memory=memory)
+            if s.main:
+                s.inputs = provenance.inputs(recipe, s.path)
+        freeze()  # the built run too (the load phase's end has just collected its garbage)
         if setup is not None:
             setup(s)
         open_run_dir(s)

@@ -29,7 +29,7 @@ import contextlib
 import ctypes
 import gc
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 from .hardware import memory_kind, peak_memory_mb, reset_peak_memory
 
@@ -108,17 +108,17 @@ def release_free_memory() -> None:
 
 
 @contextlib.contextmanager
-def frozen_heap() -> Iterator[None]:
+def frozen_heap() -> Iterator[Callable[[], None]]:
     """Leave every object alive now out of garbage collection for the block (``gc.freeze``),
-    then hand them back (``gc.unfreeze``): a built run holds ~540k tracked objects (libraries,
-    backbone, tokenised data), and each full collection walked them all, 0.6 s on a shared
-    core, four times per validation (:func:`release_free_memory` at every phase edge); frozen,
-    a collection walks only what the run made since. A Python caller's own objects are
-    collected as before once the block ends."""
-    gc.collect()
+    then hand them back (``gc.unfreeze``); the block gets a function that freezes what is alive
+    at its call too. A built run holds ~540k tracked objects (libraries, backbone, tokenised
+    data), and each full collection walked them all, 0.6 s on a shared core, four times per
+    validation (:func:`release_free_memory` at every phase edge) and several times while the
+    run was built; frozen, a collection walks only what was made since. A Python caller's own
+    objects are collected as before once the block ends."""
     gc.freeze()
     try:
-        yield
+        yield gc.freeze
     finally:
         gc.unfreeze()
 
