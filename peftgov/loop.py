@@ -631,8 +631,7 @@ def reach_target(s: Session, m: dict[str, Any]) -> None:
     s.target = {
         "metric": s.tracker.metric, "target": target, "value": value,
         "wall_s": m["wall_s"], "cpu_s": m["cpu_s"], "train_time_s": m["train_time_s"],
-        "step": s.step,
-        "epoch": s.epoch, "test": test,
+        "step": s.step, "epoch": s.epoch, "test": test,
     }
     shown = f", test {s.tracker.metric}={test[s.tracker.metric]:.4f}" if test else ""
     s.say(f"peftgov: target {s.tracker.metric}>={target} reached at step {s.step}, "
