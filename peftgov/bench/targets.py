@@ -113,14 +113,14 @@ def speed_lines(group: Group) -> list[str]:
         if w_l and w_b:
             speedup = w_b / w_l
             ok = speedup >= END_TO_END_TARGET and abs(gap) <= 0.5
-            train_ratio = f"; training time alone {t_b / t_l:.2f}x" if t_l and t_b else ""
+            ratios = f"; training time alone {t_b / t_l:.2f}x" if t_l and t_b else ""
             if all(isinstance(r.get("cpu_s"), (int, float)) for r in lora.results + base.results):
-                train_ratio += (f"; in CPU seconds {base.avg('cpu_s') / lora.avg('cpu_s'):.2f}x, "
-                                "which other jobs on the cores do not stretch")
+                ratios += (f"; in CPU seconds {base.avg('cpu_s') / lora.avg('cpu_s'):.2f}x, "
+                           "which other jobs on the cores do not stretch")
             out.append(
                 f"- **speed vs plain Trainer + peft**: peftgov LoRA end to end {speedup:.2f}x "
                 f"the speed of `{SPEED_BASELINE}` (mean wall time {w_l:.0f} s vs {w_b:.0f} s"
-                f"{train_ratio}), test {group.metric} {signed(gap)} points: target "
+                f"{ratios}), test {group.metric} {signed(gap)} points: target "
                 f"≥{END_TO_END_TARGET:g}x at equal accuracy (±0.5) — "
                 f"{'**met**' if ok else '**missed**'}."
             )
