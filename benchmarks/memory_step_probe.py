@@ -13,13 +13,13 @@ def st(key):
     for l in open('/proc/self/status'):
         if l.startswith(key): return int(l.split()[1]) / 1024
 def reset(): open('/proc/self/clear_refs', 'w').write('5')
-from peftgov import loop
+from peftgov import session
 from peftgov.recipe import load_recipe
 from peftgov.memory import release_free_memory
 recipe_path, steps, *ov = sys.argv[1:]
 r = load_recipe(recipe_path, ["data.max_train_samples=64", "data.max_eval_samples=64",
                               "output.overwrite=true", *ov])
-s = loop.build(r, progress=False)
+s = session.build(r, progress=False)
 model, opt = s.model, s.optimizer
 B, L = r.train.batch_size, r.task.max_length
 g = torch.Generator().manual_seed(0)

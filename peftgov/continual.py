@@ -46,6 +46,7 @@ from .errors import PeftgovError, RecipeError
 from .evaluation import evaluate, make_loader
 from .methods.base import trainable_state
 from .sampling import even_split
+from .session import Session
 from .tasks import Task, get_task
 
 SHARED = ("naive", "replay", "l2", "ewc")
@@ -281,7 +282,7 @@ class _Scorer:
     metric: str
     cache: dict[tuple, Any] = field(default_factory=dict)
 
-    def __call__(self, s: loop.Session, model: nn.Module, head: list[str], j: int) -> float:
+    def __call__(self, s: Session, model: nn.Module, head: list[str], j: int) -> float:
         order = head + [lab for lab in self.labels if lab not in head]
         key = (j, tuple(order), len(head))
         if key not in self.cache:
@@ -330,7 +331,7 @@ class _Carried:
     fisher: dict[str, torch.Tensor] | None = None  # ewc: summed over the stages so far
     penalty: Anchor | None = None
 
-    def after(self, cl, model: nn.Module, s: loop.Session, stage: Stage, seed: int) -> None:
+    def after(self, cl, model: nn.Module, s: Session, stage: Stage, seed: int) -> None:
         self.previous = {n: v.clone() for n, v in trainable_state(model).items()}
         if cl.strategy == "ewc":
             f = fisher_diagonal(model, s.prepared.train, s.task.collator(s.tokenizer),
@@ -385,9 +386,9 @@ def run(recipe: Recipe, *, progress: bool = True) -> loop.TrainResult:
         head = [lab for lab in order if lab in seen] if shared else st.labels
         replayed = carried.buffer.items if cl.strategy == "replay" else []
         files = _stage_files(folders[i], stages, i, tests[i], shared=shared, replayed=replayed)
-        sessions: list[loop.Session] = []
+        sessions: list[Session] = []
 
-        def setup(s: loop.Session, i: int = i, head: list[str] = head, previous=carried.previous,
+        def setup(s: Session, i: int = i, head: list[str] = head, previous=carried.previous,
                   penalty=carried.penalty, replayed: int = len(replayed)) -> None:
             sessions.append(s)
             s.say(f"peftgov: continual stage {i + 1}/{t} ({stages[i].name}, {cl.strategy}): "

@@ -242,7 +242,7 @@ def test_padding_to_a_multiple_and_compiling_change_nothing_but_the_shapes(make_
     import torch
 
     from peftgov.evaluation import make_loader
-    from peftgov.loop import build
+    from peftgov.session import build
 
     s = build(peftgov.load_recipe(make_recipe(tmp_path / "b", train__pad_to_multiple_of=16)),
               progress=False)
@@ -279,7 +279,7 @@ def test_head_lr_trains_the_head_at_its_own_rate(make_recipe, tmp_path, method):
     import torch
     from transformers import AutoModelForSequenceClassification
 
-    from peftgov.loop import build_optimizer
+    from peftgov.session import build_optimizer
     from peftgov.tasks import get_task
 
     recipe = peftgov.load_recipe(
@@ -325,7 +325,7 @@ def test_head_lr_trains_the_head_at_its_own_rate(make_recipe, tmp_path, method):
 
 
 def test_head_lr_needs_a_head(make_recipe, tmp_path):
-    from peftgov.loop import build_optimizer
+    from peftgov.session import build_optimizer
 
     recipe = peftgov.load_recipe(make_recipe(tmp_path, train={"head_lr": 1e-3}))
     model = torch_linear_model()

@@ -113,7 +113,7 @@ def test_adamw_8bit_trains(make_recipe, tmp_path):
             train={"epochs": 4, "lr": 1e-2, "optimizer": "adamw_8bit"},
         )
     )
-    from peftgov.loop import build_optimizer
+    from peftgov.session import build_optimizer
     from peftgov.tasks import get_task
 
     result = peftgov.train(recipe, progress=False)

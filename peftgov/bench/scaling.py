@@ -31,9 +31,9 @@ def measure(method: str, lengths: list[int], batches: list[int], steps: int,
 
     from peftgov import perf
     from peftgov.backbones import resolve
-    from peftgov.recipe import load_recipe
-    from peftgov.loop import build_optimizer
     from peftgov.methods import get_method
+    from peftgov.recipe import load_recipe
+    from peftgov.session import build_optimizer
     from peftgov.tasks import get_task
 
     recipe = load_recipe(f"recipes/banking77/{method}.yaml")
