@@ -30,7 +30,8 @@ from .backbones import portable_name
 from .config import Recipe
 from .errors import PeftgovError
 from .hardware import cpu_has_native_bf16, process_cpu_seconds, process_seconds
-from .memory import PhasePeaks, fixed_mmap_threshold, frozen_heap
+from .allocator import allocator_settings, fixed_mmap_threshold
+from .memory import PhasePeaks, frozen_heap
 from .session import Session, build
 from .tracker import BestTracker, restore_snapshot, trainable_snapshot
 
@@ -57,7 +58,7 @@ def run(
     """Train ``recipe``: build, open the run directory, start (or resume), train, finish.
     ``setup``: called on the built session before anything is written or evaluated (continual
     learning carries an earlier stage's weights over and sets ``penalty`` there)."""
-    fixed_mmap_threshold()  # freed activations leave the process (see peftgov.memory)
+    fixed_mmap_threshold()  # freed activations leave the process (see peftgov.allocator)
     with frozen_heap() as freeze:  # the libraries: no garbage collection walks them again
         memory = PhasePeaks()
         with memory.phase("load"):
@@ -415,6 +416,7 @@ def _metrics(s: Session, train_time: float, test_after: dict | None) -> dict[str
         "train_samples_per_s": samples_all / train_time if train_time else 0.0,
         "train_tokens_per_s": tokens_all / train_time if train_time else 0.0,
         **_memory_fields(s),
+        "allocator": allocator_settings(),
         **perf.mfu_fields(
             flops, train_time, accelerator.mixed_precision, perf.device_key(accelerator.device)
         ),

@@ -10,31 +10,17 @@ free lists included), not what the phase alone added. A phase entered again (eve
 evaluation) keeps its largest peak; a phase entered inside another (a validation during
 training) pauses the outer one. Where the counter cannot be reset, phases are not reported.
 
-On the CPU the allocator matters as much as the model: glibc raises its mmap threshold each
-time a large block is freed (up to 32 MB), after which activation-sized tensors are carved from
-the heap, fragment it, and stay resident after they are freed (a LoRA step on MiniLM-L6 left
-~850 MB more resident than with a fixed threshold; see benchmarks/results/memory/).
-:func:`fixed_mmap_threshold` pins the threshold, so every block above it is mapped on its own
-and returned to the system when freed. Where it is pinned trades speed for memory: each mapped
-block is a fresh mapping whose pages the kernel faults in and zeroes on first touch. At glibc's
-starting value (128 KiB) a banking77 LoRA step on MiniLM-L6 spent 0.32 s of its ~0.8 s in the
-kernel; at 1 MiB (the pin) 0.07 s, for a train-phase peak 17% higher (1,399 vs 1,191 MB); at
-4 MiB 0.02 s but +54%. ``MALLOC_MMAP_THRESHOLD_=131072`` in the environment gives the leaner,
-slower setting (a user's own value always wins).
+On the CPU the allocator matters as much as the model: see :mod:`peftgov.allocator`.
 """
 
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import gc
-import os
 from collections.abc import Callable, Iterator
 
+from .allocator import malloc_trim
 from .hardware import memory_kind, peak_memory_mb, reset_peak_memory
-
-M_MMAP_THRESHOLD = -3  # glibc's mallopt parameter number (malloc.h)
-MMAP_THRESHOLD = 1024 * 1024  # larger blocks are mapped on their own (see above for why 1 MiB)
 
 PHASES = ("load", "train", "eval", "save")
 """The phases a training run reports, in the order they first happen."""
@@ -104,7 +90,7 @@ def release_free_memory() -> None:
         import torch
 
         torch.cuda.empty_cache()
-    _malloc_trim()
+    malloc_trim()
 
 
 @contextlib.contextmanager
@@ -121,30 +107,3 @@ def frozen_heap() -> Iterator[Callable[[], None]]:
         yield gc.freeze
     finally:
         gc.unfreeze()
-
-
-def fixed_mmap_threshold() -> bool:
-    """Pin glibc's mmap threshold (disabling its growth on free) unless the user chose one with
-    ``MALLOC_MMAP_THRESHOLD_``; False where it was not set (not glibc, or the user's choice)."""
-    if "MALLOC_MMAP_THRESHOLD_" in os.environ:
-        return False
-    mallopt = _libc("mallopt")
-    if mallopt is None:
-        return False
-    mallopt.argtypes = [ctypes.c_int, ctypes.c_int]
-    return bool(mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD))
-
-
-def _malloc_trim() -> None:
-    trim = _libc("malloc_trim")
-    if trim is not None:
-        trim.argtypes = [ctypes.c_size_t]
-        trim(0)
-
-
-def _libc(name: str):
-    """A glibc function of this process, or None (musl, macOS, Windows)."""
-    try:
-        return getattr(ctypes.CDLL(None), name)
-    except (OSError, AttributeError):
-        return None
