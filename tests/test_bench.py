@@ -837,6 +837,18 @@ def test_memory_target_is_judged_on_train_phase_peaks(tmp_path):
             "(whole process 500 vs 1000 MB), at 1.50x plain LoRA's train time (16 vs 10 s): "
             "target \u22640.75x \u2014 **met**") in md
     assert float(csv["lora"]["peak_memory_mb"]) == pytest.approx(1100.0)
+    # a longer-budget variant is judged against full fine-tuning on that budget (its own
+    # reference), with no train-time price against plain LoRA (a different budget)
+    write_results(tmp_path, [result("full", s, 0.82, label="full_e6", params=100_000,
+                                    memory_mb={"train": 1200.0}, train_time_s=40.0)
+                             for s in (42, 43)]
+                  + [result("lora", s, 0.82, label="lora_e6", params=2_000,
+                            memory_mb={"train": 840.0}, train_time_s=30.0) for s in (42, 43)])
+    spec = ReportSpec(references={"lora_e6": "full_e6"})
+    md = report.write_report(tmp_path, suite="toy", plots=False, spec=spec).read_text()
+    assert ("LoRA (`lora_e6`) train-phase peak 840 MB = 0.70x `full_e6`'s 1200 MB (whole "
+            "process 500 vs 500 MB): target \u22640.75x \u2014 **met**") in md
+    assert "at 1.50x plain LoRA's train time" in md  # lora_gc's, still against full
 
 
 def test_time_to_accuracy_table_and_speedup_by_hand(tmp_path):

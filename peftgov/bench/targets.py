@@ -105,7 +105,7 @@ def speed_lines(group: Group) -> list[str]:
     peak, LoRA peak memory <= 0.75x full fine-tuning's: the training phase's peaks
     (``memory_mb.train``) where both have them, else the whole process's."""
     out = []
-    lora, base, full = group.row("lora"), group.row(SPEED_BASELINE), group.row("full")
+    lora, base = group.row("lora"), group.row(SPEED_BASELINE)
     if lora and base:
         w_l, w_b = lora.avg("wall_time_s", bench=True), base.avg("wall_time_s", bench=True)
         t_l, t_b = lora.avg("train_time_s"), base.avg("train_time_s")
@@ -139,18 +139,33 @@ def speed_lines(group: Group) -> list[str]:
                 f"- **MFU {label}**: {mfu:.2f} of the measured matmul peak (the run's precision)"
                 f": target ≥{target:.2f} — {'**met**' if ok else '**missed**'}."
             )
-    if full:  # plain LoRA, then each LoRA variant row (``lora_gc``: gradient checkpointing)
-        for row in group.rows:
-            if row.label == "lora" or row.label.startswith("lora_"):
-                out += memory_line(row, full, plain=lora)
+    # Plain LoRA, then each LoRA variant row, against the full fine-tuning row it is judged
+    # against (``lora_e6``: ``full_e6``), else ``full``; a variant judged against the same row as
+    # plain LoRA (``lora_gc``: gradient checkpointing) also gets its train time against plain
+    # LoRA's.
+    for row in group.rows:
+        if row.label == "lora" or row.label.startswith("lora_"):
+            full = _full_for(row, group)
+            if full is not None:
+                plain = lora if lora is not None and _full_for(lora, group) is full else None
+                out += memory_line(row, full, plain=plain)
     return out
 
 
+def _full_for(row: Row, group: Group) -> Row | None:
+    """The full fine-tuning row ``row`` is judged against: its reference when that trains
+    every weight, else the ``full`` row."""
+    own = group.row(row.reference) if row.reference else None
+    if own is not None and own.results and all(r.method == "full" for r in own.results):
+        return own
+    return group.row("full")
+
+
 def memory_line(lora: Row, full: Row, plain: Row | None = None) -> list[str]:
-    """LoRA's peak memory against full fine-tuning's: the train-phase peaks when both runs
-    recorded phases (:mod:`peftgov.memory`), else the whole-process peaks, said which. For a
-    variant row (label ``lora_*``) the line names it and gives its train time against
-    ``plain`` LoRA's: what the memory cost in time."""
+    """LoRA's peak memory against full fine-tuning's (``full``: the row it is judged against):
+    the train-phase peaks when both runs recorded phases (:mod:`peftgov.memory`), else the
+    whole-process peaks, said which. A variant row (label ``lora_*``) is named, and given its
+    train time against ``plain`` LoRA's where passed: what the memory cost in time."""
     t_l, t_f = lora.avg("memory_mb.train"), full.avg("memory_mb.train")
     p_l, p_f = lora.avg("peak_memory_mb"), full.avg("peak_memory_mb")
     if t_l and t_f:
@@ -162,6 +177,7 @@ def memory_line(lora: Row, full: Row, plain: Row | None = None) -> list[str]:
     else:
         return []
     ratio = m_l / m_f
+    whose = "full fine-tuning's" if full.label == "full" else f"`{full.label}`'s"
     name, price = "LoRA", ""
     if lora.label != "lora":
         name = f"LoRA (`{lora.label}`)"
@@ -169,7 +185,7 @@ def memory_line(lora: Row, full: Row, plain: Row | None = None) -> list[str]:
         if t_v and t_p:
             price = f", at {t_v / t_p:.2f}x plain LoRA's train time ({t_v:.0f} vs {t_p:.0f} s)"
     return [
-        f"- **memory**: {name} {what} {m_l:.0f} MB = {ratio:.2f}x full fine-tuning's "
+        f"- **memory**: {name} {what} {m_l:.0f} MB = {ratio:.2f}x {whose} "
         f"{m_f:.0f} MB{aside}{price}: target ≤{MEMORY_TARGET}x — "
         f"{'**met**' if ratio <= MEMORY_TARGET else '**missed**'}."
     ]
