@@ -3,8 +3,8 @@
 # glibc mmap thresholds, for peftgov and for the plain Trainer + peft baseline.
 #
 #   benchmarks/allocator_probe.sh RECIPE LR OUT CONFIG...
-#   CONFIG: peftgov (peftgov's own pin, and transparent huge pages where glibc and the kernel
-#           offer them), peftgov:nothp (the pin alone: PEFTGOV_HUGEPAGES=0),
+#   CONFIG: peftgov (peftgov's own pin), peftgov:thp (the pin, and glibc asked for transparent
+#           huge pages: GLIBC_TUNABLES=glibc.malloc.hugetlb=1),
 #           peftgov:BYTES (MALLOC_MMAP_THRESHOLD_=BYTES, which peftgov leaves alone),
 #           hf (benchmarks/baselines/hf_trainer.py, glibc's defaults)
 #   e.g. benchmarks/allocator_probe.sh recipes/banking77/lora.yaml 0.001 /tmp/probe \
@@ -30,8 +30,8 @@ for config in "$@"; do
       # train.cache_test_before=false: both runs evaluate the test set before training, so
       # that cost cancels (a cache filled by the first run would make the second one cheaper)
       peftgov) cmd=("$PY" -m peftgov train --quiet "${args[@]}" train.cache_test_before=false); envs=() ;;
-      peftgov:nothp) cmd=("$PY" -m peftgov train --quiet "${args[@]}" train.cache_test_before=false)
-                     envs=(PEFTGOV_HUGEPAGES=0) ;;
+      peftgov:thp) cmd=("$PY" -m peftgov train --quiet "${args[@]}" train.cache_test_before=false)
+                   envs=(GLIBC_TUNABLES=glibc.malloc.hugetlb=1) ;;
       peftgov:*) cmd=("$PY" -m peftgov train --quiet "${args[@]}" train.cache_test_before=false)
                  envs=("MALLOC_MMAP_THRESHOLD_=${config#peftgov:}") ;;
       *) echo "allocator_probe: unknown config $config" >&2; exit 2 ;;

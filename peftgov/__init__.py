@@ -14,12 +14,6 @@ import warnings
 from pathlib import Path
 from typing import Any
 
-from .allocator import run_again_with_huge_pages
-
-# `peftgov train` replaces itself by the same command under glibc's transparent-huge-page
-# setting, before torch loads (see peftgov/allocator.py); any other program goes on as it is.
-run_again_with_huge_pages()
-
 # bitsandbytes (imported by peft) warns on CPUs with AVX-512 BF16 that it could not fetch an
 # optional CPU kernel from the hub; peftgov never downloads code, so the warning only adds a
 # line to every command's output (and to every one-line error).

@@ -1,7 +1,5 @@
-"""glibc's allocator under a training run: the mmap threshold, trimming, transparent huge pages.
-
-Standard library only: :func:`run_again_with_huge_pages` runs from ``peftgov/__init__.py``
-before torch is imported.
+"""glibc's allocator under a training run: the mmap threshold, trimming, and what metrics.json
+says about them.
 
 glibc raises its mmap threshold each time a large block is freed (up to 32 MB), after which
 activation-sized tensors are carved from the heap, fragment it, and stay resident after they
@@ -14,28 +12,20 @@ spent 0.32 s of its ~0.8 s in the kernel; at 1 MiB (the pin) 0.07 s, for a train
 17% higher (1,399 vs 1,191 MB); at 4 MiB 0.02 s but +54%. ``MALLOC_MMAP_THRESHOLD_=131072`` in
 the environment gives the leaner, slower setting (a user's own value always wins).
 
-Most of that kernel time is page faults, one per 4 KiB page of each fresh mapping. Under
-``GLIBC_TUNABLES=glibc.malloc.hugetlb=1`` (glibc >= 2.35) glibc asks for transparent huge pages
-on its large blocks, and one fault maps 2 MiB. glibc reads its tunables only as a process
-starts, so the ``peftgov train`` command runs itself again under them, as its first step
-(:func:`run_again_with_huge_pages`; ``PEFTGOV_HUGEPAGES=0`` leaves a process as it is). A Python
-caller of :func:`peftgov.train` sets ``GLIBC_TUNABLES`` before starting Python to get the same.
+Transparent huge pages for those mappings (``GLIBC_TUNABLES=glibc.malloc.hugetlb=1``, set
+before Python starts) did not pay on that step: 0.409 and 0.411 CPU s per step against 0.396
+and 0.358 without (benchmarks/results/memory/allocator/sixth_pass.txt); most of its blocks are
+1-2 MiB, below a huge page. peftgov leaves them to the user; metrics.json records the choice.
 """
 
 from __future__ import annotations
 
 import ctypes
 import os
-import platform
-import sys
-from collections.abc import Mapping
-from pathlib import Path
 
 M_MMAP_THRESHOLD = -3  # glibc's mallopt parameter number (malloc.h)
 MMAP_THRESHOLD = 1024 * 1024  # larger blocks are mapped on their own (see above for why 1 MiB)
-HUGEPAGE_TUNABLE = "glibc.malloc.hugetlb=1"
-THP_SETTING = Path("/sys/kernel/mm/transparent_hugepage/enabled")
-OPT_OUT = "PEFTGOV_HUGEPAGES"  # "0": run as started
+HUGEPAGE_TUNABLE = "glibc.malloc.hugetlb=1"  # the user's, if set: recorded, not set by us
 
 
 def fixed_mmap_threshold() -> bool:
@@ -58,68 +48,10 @@ def malloc_trim() -> None:
         trim(0)
 
 
-def hugepage_environment(
-    environ: Mapping[str, str] | None = None,
-    *,
-    thp: str | None = None,
-    libc: tuple[str, str] | None = None,
-) -> dict[str, str] | None:
-    """``environ`` (default: this process's) with ``glibc.malloc.hugetlb=1`` added to
-    ``GLIBC_TUNABLES``; ``None`` where a process should run as it is: not Linux with glibc >=
-    2.35 (``libc``: ``platform.libc_ver()`` when not given), transparent huge pages off
-    (``thp``: the kernel's setting, read when not given), a ``glibc.malloc.hugetlb`` choice
-    already there (the user's, or this function's in a process it started), or
-    ``PEFTGOV_HUGEPAGES=0``."""
-    env = dict(os.environ if environ is None else environ)
-    tunables = env.get("GLIBC_TUNABLES", "")
-    if env.get(OPT_OUT) == "0" or "glibc.malloc.hugetlb" in tunables:
-        return None
-    name, version = libc if libc is not None else platform.libc_ver()
-    if not sys.platform.startswith("linux") or name != "glibc" or _version(version) < (2, 35):
-        return None
-    if thp is None:
-        try:
-            thp = THP_SETTING.read_text()
-        except OSError:
-            return None
-    if "[always]" not in thp and "[madvise]" not in thp:
-        return None
-    env["GLIBC_TUNABLES"] = f"{tunables}:{HUGEPAGE_TUNABLE}" if tunables else HUGEPAGE_TUNABLE
-    return env
-
-
-def is_train_command(argv: list[str], orig_argv: list[str]) -> bool:
-    """Whether this process is ``peftgov train`` (``python -m peftgov train ...``, the
-    ``peftgov`` script, or either under ``accelerate launch`` / ``torchrun``), judged from
-    ``sys.argv`` while the package is imported and ``sys.orig_argv``: never a program that
-    merely imports peftgov."""
-    if not argv:
-        return False
-    as_module = argv[0] == "-m" and any(
-        a == "-m" and b == "peftgov" for a, b in zip(orig_argv, orig_argv[1:])
-    )
-    as_script = Path(argv[0]).name == "peftgov"
-    words = [a for a in argv[1:] if not a.startswith("-")]
-    return (as_module or as_script) and words[:1] == ["train"]
-
-
-def run_again_with_huge_pages() -> None:
-    """Replace this process, when it is ``peftgov train``, by the same command under
-    :func:`hugepage_environment` (same process id, nothing done yet); otherwise return."""
-    if not is_train_command(sys.argv, getattr(sys, "orig_argv", [])):
-        return
-    env = hugepage_environment()
-    if env is None:
-        return
-    sys.stdout.flush()
-    sys.stderr.flush()
-    os.execve(sys.executable, [sys.executable, *sys.orig_argv[1:]], env)
-
-
 def allocator_settings() -> dict[str, object]:
     """What this process's allocator runs with, for metrics.json: the mmap threshold in bytes
-    (``None``: glibc's own, growing one) and whether glibc was asked for transparent huge
-    pages."""
+    (``None``: glibc's own, growing one) and whether the environment asked glibc for
+    transparent huge pages."""
     threshold: int | None = MMAP_THRESHOLD if _libc("mallopt") is not None else None
     if "MALLOC_MMAP_THRESHOLD_" in os.environ:
         try:
@@ -130,13 +62,6 @@ def allocator_settings() -> dict[str, object]:
         "mmap_threshold": threshold,
         "huge_pages": HUGEPAGE_TUNABLE in os.environ.get("GLIBC_TUNABLES", ""),
     }
-
-
-def _version(text: str) -> tuple[int, ...]:
-    try:
-        return tuple(int(x) for x in text.split(".")[:2])
-    except ValueError:
-        return (0,)
 
 
 def _libc(name: str):
