@@ -119,6 +119,8 @@ class TrainConfig:
     warmup_ratio: float = 0.06
     max_grad_norm: float | None = 1.0
     optimizer: Literal["adamw", "adamw_8bit"] = "adamw"
+    """``adamw``: torch's AdamW, fused into one kernel per step where the device has it;
+    ``adamw_8bit``: bitsandbytes' 8-bit AdamW (its moments in 8 bits)."""
     eval_every: int | None = None
     """Evaluate every N optimizer steps; ``None`` evaluates once per epoch."""
     metric: str | None = None

@@ -333,6 +333,37 @@ def test_head_lr_needs_a_head(make_recipe, tmp_path):
         build_optimizer(model, recipe, [])
 
 
+def test_adamw_is_fused_and_steps_as_the_loop_does(make_recipe, tmp_path):
+    """The optimizer is torch's fused AdamW on the CPU, and its steps follow the per-tensor
+    loop's (same rule, float rounding apart), weight decay groups included."""
+    import torch
+
+    from peftgov.session import build_optimizer
+
+    recipe = peftgov.load_recipe(make_recipe(tmp_path, train={"weight_decay": 0.1}))
+    models = [torch_linear_model() for _ in range(2)]
+    models[1].load_state_dict(models[0].state_dict())
+    start = [p.detach().clone() for p in models[0].parameters()]
+    fused = build_optimizer(models[0], recipe)
+    assert all(g["fused"] for g in fused.param_groups)
+    assert {g["weight_decay"] for g in fused.param_groups} == {0.0, 0.1}
+    twin = dict(zip(models[0].parameters(), models[1].parameters()))
+    plain = torch.optim.AdamW(
+        [{**{k: v for k, v in g.items() if k not in ("params", "fused")},
+          "params": [twin[p] for p in g["params"]]} for g in fused.param_groups],
+        lr=recipe.train.lr, foreach=False,
+    )
+    x = torch.randn(16, 2, generator=torch.Generator().manual_seed(0))
+    for _ in range(5):
+        for model, opt in ((models[0], fused), (models[1], plain)):
+            opt.zero_grad()
+            model(x).pow(2).sum().backward()
+            opt.step()
+    for p0, a, b in zip(start, models[0].parameters(), models[1].parameters()):
+        assert not torch.allclose(a, p0)  # the steps moved it
+        assert torch.allclose(a, b, rtol=1e-5, atol=1e-6)
+
+
 def torch_linear_model():
     import torch
 
