@@ -26,11 +26,11 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from . import artifacts, before, checkpoint, perf, provenance
+from .allocator import allocator_settings, fixed_mmap_threshold
 from .backbones import portable_name
 from .config import Recipe
 from .errors import PeftgovError
 from .hardware import cpu_has_native_bf16, process_cpu_seconds, process_seconds
-from .allocator import allocator_settings, fixed_mmap_threshold
 from .memory import PhasePeaks, frozen_heap
 from .session import Session, build
 from .tracker import BestTracker, restore_snapshot, trainable_snapshot
