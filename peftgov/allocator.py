@@ -26,6 +26,7 @@ import os
 M_MMAP_THRESHOLD = -3  # glibc's mallopt parameter number (malloc.h)
 MMAP_THRESHOLD = 1024 * 1024  # larger blocks are mapped on their own (see above for why 1 MiB)
 HUGEPAGE_TUNABLE = "glibc.malloc.hugetlb=1"  # the user's, if set: recorded, not set by us
+_pinned = False  # whether fixed_mmap_threshold pinned it in this process
 
 
 def fixed_mmap_threshold() -> bool:
@@ -37,7 +38,9 @@ def fixed_mmap_threshold() -> bool:
     if mallopt is None:
         return False
     mallopt.argtypes = [ctypes.c_int, ctypes.c_int]
-    return bool(mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD))
+    global _pinned
+    _pinned = _pinned or bool(mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD))
+    return _pinned
 
 
 def malloc_trim() -> None:
@@ -52,7 +55,7 @@ def allocator_settings() -> dict[str, object]:
     """What this process's allocator runs with, for metrics.json: the mmap threshold in bytes
     (``None``: glibc's own, growing one) and whether the environment asked glibc for
     transparent huge pages."""
-    threshold: int | None = MMAP_THRESHOLD if _libc("mallopt") is not None else None
+    threshold: int | None = MMAP_THRESHOLD if _pinned else None
     if "MALLOC_MMAP_THRESHOLD_" in os.environ:
         try:
             threshold = int(os.environ["MALLOC_MMAP_THRESHOLD_"])

@@ -10,6 +10,7 @@ import sys
 import pytest
 
 import peftgov
+from peftgov import allocator
 from peftgov.allocator import MMAP_THRESHOLD, allocator_settings
 
 glibc = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc on Linux")
@@ -19,6 +20,9 @@ glibc = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc o
 def test_the_settings_follow_the_environment(monkeypatch):
     monkeypatch.delenv("MALLOC_MMAP_THRESHOLD_", raising=False)
     monkeypatch.delenv("GLIBC_TUNABLES", raising=False)
+    monkeypatch.setattr(allocator, "_pinned", False)
+    assert allocator_settings() == {"mmap_threshold": None, "huge_pages": False}  # glibc's own
+    assert allocator.fixed_mmap_threshold()
     assert allocator_settings() == {"mmap_threshold": MMAP_THRESHOLD, "huge_pages": False}
     monkeypatch.setenv("MALLOC_MMAP_THRESHOLD_", "131072")
     monkeypatch.setenv("GLIBC_TUNABLES", "glibc.malloc.arena_max=2:glibc.malloc.hugetlb=1")
