@@ -36,15 +36,8 @@ def test_the_settings_follow_the_environment(monkeypatch):
 def test_a_run_records_its_allocator(make_recipe, tmp_path, monkeypatch):
     monkeypatch.delenv("MALLOC_MMAP_THRESHOLD_", raising=False)
     monkeypatch.delenv("GLIBC_TUNABLES", raising=False)
-    recipe = peftgov.load_recipe(_write(tmp_path, make_recipe(tmp_path, **{"train.max_steps": 1})))
+    recipe = peftgov.load_recipe(make_recipe(tmp_path, **{"train.max_steps": 1}))
     run_dir = peftgov.train(recipe, progress=False).run_dir
     metrics = json.loads((run_dir / "metrics.json").read_text())
     assert metrics["allocator"] == {"mmap_threshold": MMAP_THRESHOLD, "huge_pages": False}
 
-
-def _write(tmp_path, recipe: dict):
-    import yaml
-
-    path = tmp_path / "recipe.yaml"
-    path.write_text(yaml.safe_dump(recipe))
-    return path

@@ -143,12 +143,12 @@ def speed_lines(group: Group) -> list[str]:
     # against (``lora_e6``: ``full_e6``), else ``full``; a variant judged against the same row as
     # plain LoRA (``lora_gc``: gradient checkpointing) also gets its train time against plain
     # LoRA's.
+    lora_full = _full_for(lora, group) if lora is not None else None
     for row in group.rows:
         if row.label == "lora" or row.label.startswith("lora_"):
             full = _full_for(row, group)
             if full is not None:
-                plain = lora if lora is not None and _full_for(lora, group) is full else None
-                out += memory_line(row, full, plain=plain)
+                out += memory_line(row, full, plain=lora if lora_full is full else None)
     return out
 
 
