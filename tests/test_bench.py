@@ -259,7 +259,7 @@ def test_shipped_suites_plan(monkeypatch):
         counts[suite.name] = len(runs)
     assert counts == {
         "banking77": 27, "chinese": 36, "conll2003": 12, "fewshot": 24, "fewshot_prompt": 33,
-        "smoke": 4, "sst2": 12, "banking77_tuned": 36, "conll2003_tuned": 18,
+        "smoke": 4, "sst2": 12, "banking77_tuned": 36, "conll2003_tuned": 30,
         "continual_hotline": 12, "continual_banking77": 12, "fewshot_prompt_zh": 30, "compile": 5,
         "dialogue_zh": 9,
     }
