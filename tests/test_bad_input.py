@@ -374,12 +374,16 @@ def test_a_long_text_dataset_with_a_too_long_max_length_fails_in_seconds(
 
 
 def test_help_answers_without_loading_the_ml_stack():
-    """``peftgov --help`` (and ``import peftgov``) load no torch, transformers or peft: the
-    public names load on first use, and then work as before."""
+    """``peftgov --help``, ``peftgov bench run --help``, ``python -m benchmarks report --help``
+    (and ``import peftgov``) load no torch, transformers or peft: the public names load on
+    first use, and then work as before."""
     code = (
         "import sys\n"
         "from peftgov.cli import main\n"
-        "try:\n    main(['--help'])\nexcept SystemExit:\n    pass\n"
+        "from peftgov.bench import main as bench\n"
+        "for words in (['--help'], ['bench', 'run', '--help']):\n"
+        "    try:\n        main(words)\n    except SystemExit:\n        pass\n"
+        "try:\n    bench(['report', '--help'])\nexcept SystemExit:\n    pass\n"
         "print('LOADED', sorted(m for m in ('torch', 'transformers', 'peft') if m in sys.modules))\n"
         "import peftgov\n"
         "print('METHODS', 'lora' in peftgov.METHODS, 'METHODS' in dir(peftgov))\n"

@@ -1,6 +1,6 @@
 """``python -m peftgov.bench run|report|peak|scaling ...`` (also ``python -m benchmarks``,
 ``peftgov bench``)."""
 
-from .runner import main
+from . import main
 
 raise SystemExit(main())
