@@ -45,6 +45,13 @@ def _parser() -> argparse.ArgumentParser:
         help="shortcut for Accelerate's mixed precision when not using accelerate launch",
     )
     t.add_argument("--quiet", action="store_true", help="no progress bar")
+    t.add_argument(
+        "--check",
+        action="store_true",
+        help="build the backbone, data and method, say what would train, and stop: nothing "
+        "trains and nothing is written (bad rows, unreadable files, sequence limits and a "
+        "finished run in output.dir fail as training would)",
+    )
 
     e = sub.add_parser("eval", help="evaluate a finished run")
     e.add_argument("run_dir", help="a finished run's directory (its output.dir)")
@@ -192,6 +199,18 @@ def _read_inputs(path: str) -> list[str]:
     return texts
 
 
+def _check(recipe: Any) -> int:
+    """``peftgov train RECIPE --check``: what would train, nothing trained or written."""
+    if recipe.continual is not None:
+        from .continual import check
+    else:
+        from .loop import check
+    for line in check(recipe):
+        print(line)
+    print(f"peftgov: check passed: nothing trained, nothing written to {recipe.run_dir()}")
+    return 0
+
+
 def _dispatch(args: argparse.Namespace) -> int:
     if args.command == "bench":
         return _bench(args.bench_args)
@@ -200,7 +219,10 @@ def _dispatch(args: argparse.Namespace) -> int:
             os.environ["ACCELERATE_MIXED_PRECISION"] = args.mixed_precision
         from . import load_recipe, train
 
-        result = train(load_recipe(args.recipe, overrides=args.overrides), progress=not args.quiet)
+        recipe = load_recipe(args.recipe, overrides=args.overrides)
+        if args.check:
+            return _check(recipe)
+        result = train(recipe, progress=not args.quiet)
         if result.metrics is not None and not args.quiet:
             print(f"peftgov: run directory {result.run_dir}", file=sys.stderr)
         return 0

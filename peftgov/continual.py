@@ -357,12 +357,31 @@ def _stage_files(folder: Path, stages: list[Stage], i: int, test: str, *, shared
     }
 
 
-def run(recipe: Recipe, *, progress: bool = True) -> loop.TrainResult:
-    """Train every stage of ``recipe.continual`` in order; metrics.json holds R, ACC, BWT, FWT."""
-    cl, task = recipe.continual, get_task(recipe.task.name)
+def _task(recipe: Recipe) -> Task:
+    task = get_task(recipe.task.name)
     if not task.one_label_per_example:
         raise RecipeError(recipe.source, "continual", f"needs a task with one label per example; "
                           f"{recipe.task.name!r} is not one")
+    return task
+
+
+def check(recipe: Recipe) -> list[str]:
+    """``peftgov train --check`` on a continual recipe: its stages planned as :func:`run` plans
+    them (a label no stage or file has fails here), and its backbone, data and method built as
+    one run into the same ``output.dir``; nothing trained or written."""
+    stages = plan_stages(recipe, _task(recipe))
+    lines = [
+        f"peftgov: continual {recipe.continual.strategy}, {st.name}: {len(st.labels)} labels, "
+        f"{len(st.train)} train / {len(st.validation)} validation / {len(st.test)} test rows"
+        for st in stages
+    ]
+    output = dataclasses.replace(recipe.output, dir=str(recipe.run_dir()))
+    return lines + loop.check(dataclasses.replace(recipe, continual=None, output=output))
+
+
+def run(recipe: Recipe, *, progress: bool = True) -> loop.TrainResult:
+    """Train every stage of ``recipe.continual`` in order; metrics.json holds R, ACC, BWT, FWT."""
+    cl, task = recipe.continual, _task(recipe)
     run_dir = recipe.run_dir()
     artifacts.start_run(run_dir, overwrite=recipe.output.overwrite)
     artifacts.write_atomic(run_dir / artifacts.RECIPE, recipe.to_yaml())

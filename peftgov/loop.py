@@ -79,30 +79,47 @@ def run(
 def open_run_dir(s: Session) -> None:
     """Mark the run directory as in progress and write what is known before training; say
     what is about to run."""
-    recipe, tc, accelerator = s.recipe, s.recipe.train, s.accelerator
+    recipe = s.recipe
     if s.main:
         artifacts.start_run(s.run_dir, overwrite=recipe.output.overwrite, resuming=s.resuming)
         artifacts.write_atomic(s.run_dir / artifacts.RECIPE, recipe.to_yaml())
         artifacts.write_json(s.run_dir / artifacts.TASK_STATE, s.prepared.state)
         artifacts.write_json(s.run_dir / artifacts.BACKBONE, s.backbone)
         s.log_file = open(s.run_dir / artifacts.LOG, "a" if s.resuming else "w", encoding="utf-8")
+    for line in describe(s):
+        s.say(line)
+
+
+def describe(s: Session) -> list[str]:
+    """What is about to run, in the lines printed before the first step: warnings, the data's
+    notes, what redaction replaced, and one summary line."""
+    recipe, tc, accelerator = s.recipe, s.recipe.train, s.accelerator
+    lines = []
     if accelerator.mixed_precision == "bf16" and accelerator.device.type == "cpu":
         if not cpu_has_native_bf16():
-            s.say(
+            lines.append(
                 "peftgov: warning: bf16 on a CPU without AVX-512 BF16 / AMX is emulated and "
                 "usually slower than fp32 here; use mixed precision 'no' on this machine"
             )
-    for note in s.prepared.notes:
-        s.say(f"peftgov: {note}")
+    lines += [f"peftgov: {note}" for note in s.prepared.notes]
     if s.redacted is not None:
         found = ", ".join(f"{k} {v}" for k, v in sorted(s.redacted.items())) or "nothing found"
-        s.say(f"peftgov: personal information redacted before tokenization: {found}")
-    s.say(
+        lines.append(f"peftgov: personal information redacted before tokenization: {found}")
+    lines.append(
         f"peftgov: {recipe.method.name} on {recipe.model.name} | trainable {s.trainable:,} / "
         f"{s.total:,} ({100 * s.trainable / s.total:.3f}%) | {len(s.prepared.train)} train "
         f"examples | {s.total_steps} steps of {tc.batch_size} ({accelerator.num_processes} proc "
         f"x {s.micro} x {s.accum} accum) | precision {accelerator.mixed_precision}"
     )
+    return lines
+
+
+def check(recipe: Recipe) -> list[str]:
+    """What ``run`` would train, without training or writing anything (``peftgov train
+    --check``): the backbone, data, head and method are built as ``run`` builds them, so a bad
+    row, an unreadable file, a sequence limit or a finished run already in ``output.dir`` stops
+    it with the same error; returns the lines ``run`` prints before its first step."""
+    return describe(build(recipe, progress=False))
 
 
 def start(s: Session) -> None:

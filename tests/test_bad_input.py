@@ -56,8 +56,10 @@ DATA_CASES = {
 }
 
 
+@pytest.mark.parametrize("check", [False, True], ids=["train", "check"])
 @pytest.mark.parametrize("case", sorted(DATA_CASES))
-def test_bad_data_file(case, tmp_path, capsys, tiny_bert_dir, toy_data):
+def test_bad_data_file(case, check, tmp_path, capsys, tiny_bert_dir, toy_data):
+    """The same one-line error from training and from ``train --check``, which writes nothing."""
     name, payload, extra, needles = DATA_CASES[case]
     bad = tmp_path / name
     bad.write_bytes(payload)
@@ -73,8 +75,9 @@ def test_bad_data_file(case, tmp_path, capsys, tiny_bert_dir, toy_data):
         recipe["data"]["validation"] = str(bad)
     path = tmp_path / "recipe.yaml"
     path.write_text(yaml.safe_dump(recipe))
-    rc, err = _run_cli(["train", str(path)], capsys)
+    rc, err = _run_cli(["train", str(path), *(["--check"] if check else [])], capsys)
     _assert_clean(rc, err, *needles)
+    assert not check or not (tmp_path / "run").exists()
 
 
 def test_label_only_in_test(tmp_path, capsys, tiny_bert_dir, toy_data):
@@ -146,6 +149,27 @@ def test_finished_run_is_never_overwritten(finished_run, tmp_path, capsys):
     rc, err = _run_cli(["train", str(recipe)], capsys)
     _assert_clean(rc, err, "finished run", "output.overwrite")
     assert (finished_run / "metrics.json").read_bytes() == before
+
+
+def test_check_refuses_a_finished_run_as_training_would(finished_run, capsys):
+    rc, err = _run_cli(["train", str(finished_run / "recipe.yaml"), "--check"], capsys)
+    _assert_clean(rc, err, "finished run", "output.overwrite")
+
+
+def test_check_says_what_would_train_and_writes_nothing(make_recipe, tmp_path, capsys):
+    """``train --check``: the summary training prints (trainable parameters, examples, steps),
+    with nothing trained or written; the same recipe then trains."""
+    path = tmp_path / "recipe.yaml"
+    path.write_text(yaml.safe_dump(make_recipe(tmp_path, **{"train.max_steps": 2})))
+    assert main(["train", str(path), "--check"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[-1] == f"peftgov: check passed: nothing trained, nothing written to {tmp_path / 'run'}"
+    summary = out[-2]
+    assert summary.startswith("peftgov: lora on ") and "| 2 steps of 8 " in summary
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["recipe.yaml"]
+    trainable = int(summary.split("trainable ")[1].split(" /")[0].replace(",", ""))
+    model = peftgov.train(peftgov.load_recipe(path), progress=False).model
+    assert trainable == sum(p.numel() for p in model.parameters() if p.requires_grad)
 
 
 def test_corrupted_adapter_is_refused(finished_run, tmp_path, capsys):

@@ -295,6 +295,26 @@ def test_split_naming_a_label_the_data_lacks(tiny_bert_dir, four_labels, tmp_pat
                    f"appear in {four_labels['train']}")
 
 
+def test_check_plans_the_stages_and_writes_nothing(tiny_bert_dir, four_labels, tmp_path, capsys):
+    """``train --check`` on a continual recipe: one line per planned stage, the one-run summary,
+    nothing written; a label no stage has fails with run's one-line error, also writing nothing."""
+    from peftgov.cli import main
+
+    path = tmp_path / "r.yaml"
+    r = recipe(tiny_bert_dir, four_labels, tmp_path / "run").to_dict()
+    path.write_text(json.dumps(r))
+    assert main(["train", str(path), "--check"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    stages = [line for line in out if line.startswith("peftgov: continual ")]
+    assert len(stages) == len(r["continual"]["split_labels"]) and "2 labels" in stages[0]
+    assert out[-1].endswith(f"nothing written to {tmp_path / 'run'}")
+    r["continual"]["split_labels"] = [TASK_A, ["road", "hous"]]
+    path.write_text(json.dumps(r))
+    assert main(["train", str(path), "--check"]) == 2
+    assert "continual.split_labels: labels ['hous']" in capsys.readouterr().err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["r.yaml"]
+
+
 # --------------------------------------------------------------------------- report
 
 
