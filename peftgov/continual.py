@@ -382,10 +382,10 @@ def check(recipe: Recipe) -> list[str]:
 def run(recipe: Recipe, *, progress: bool = True) -> loop.TrainResult:
     """Train every stage of ``recipe.continual`` in order; metrics.json holds R, ACC, BWT, FWT."""
     cl, task = recipe.continual, _task(recipe)
+    stages = plan_stages(recipe, task)  # bad data or labels stop the run before it writes
     run_dir = recipe.run_dir()
     artifacts.start_run(run_dir, overwrite=recipe.output.overwrite)
     artifacts.write_atomic(run_dir / artifacts.RECIPE, recipe.to_yaml())
-    stages = plan_stages(recipe, task)
     order: list[str] = []  # the shared head's labels: each stage's new ones appended
     for st in stages:
         order += [lab for lab in st.labels if lab not in order]

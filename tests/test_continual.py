@@ -293,6 +293,7 @@ def test_split_naming_a_label_the_data_lacks(tiny_bert_dir, four_labels, tmp_pat
     err = capsys.readouterr().err.strip()
     assert err == (f"peftgov: error: {path}: continual.split_labels: labels ['hous'] never "
                    f"appear in {four_labels['train']}")
+    assert not (tmp_path / "run").exists()  # refused before the run directory is opened
 
 
 def test_check_plans_the_stages_and_writes_nothing(tiny_bert_dir, four_labels, tmp_path, capsys):
