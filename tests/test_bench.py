@@ -167,12 +167,34 @@ def test_report_numbers_from_fixture_results(fixture_results):
     assert "target within 0.5 points of full \u2014 **missed**" in text
     assert "gap stated (no target)" in text
     assert "81.00 \u00b1 1.00" in text
+    # the headline block README quotes: lr where the suite chose one, bold where a target is met
+    head = text.split("Headline (the table README.md quotes):\n\n")[1].split("\n\n")[0]
+    rows_by_label = {line.split(" | ")[0][2:]: line for line in head.splitlines()[2:]}
+    assert rows_by_label["full"] == (
+        "| full | recipe | 81.00 ± 1.00 | reference | 100 | 10 | 20 | n/a (process 500) |")
+    assert rows_by_label["bitfit"].startswith(
+        "| bitfit | recipe | **80.33 ± 0.58** | **−0.67 [")
+    assert "| lora | recipe | 80.33 ± 1.53 | −0.67 [" in rows_by_label["lora"]
     failed_section = text.split("## Failed runs")[1]
     assert "toy-ia3-seed42" in failed_section and "method.bogus" in failed_section
     assert "toy-ia3" not in text.split("## Failed runs")[0]
     for png in ("pareto-toy.png", "efficiency-toy.png"):
         assert (fixture_results / png).stat().st_size > 1000
         assert f"]({png})" in text
+
+
+def test_headline_names_the_learning_rate_each_row_trained_at(tmp_path):
+    from peftgov.bench.headline import headline_lines
+
+    runs = [result("full", s, 0.8) for s in (42, 43)] + [result("lora", s, 0.8) for s in (42, 43)]
+    for r, lr in zip(runs, ({"train.lr": 2e-4}, {"train.lr": 2e-4}, {"train.lr": 0.1},
+                            {"train.lr": 0.03})):
+        r["bench"]["overrides" if r["method"] == "full" else "picked"] = lr
+    write_results(tmp_path, runs)
+    results, _ = report.load_results(tmp_path)
+    (group,) = report.build_groups(results)
+    lrs = {line.split(" | ")[0][2:]: line.split(" | ")[1] for line in headline_lines(group)[2:]}
+    assert lrs == {"full": "2e-4", "lora": "mixed"}  # 1e-1 at one seed, 3e-2 at the other
 
 
 def test_learning_curve_and_groups_per_train_size(tmp_path):

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from . import transfer
+from .headline import headline_lines
 from .plots import plot_efficiency, plot_learning_curve, plot_pareto
 from .results import Result, load_failures, load_results
 from .stats import Diff, diff_ci, mean, pareto_front, sample_std, t_quantile, t_quantile_fallback
@@ -124,6 +125,7 @@ def render(
     out += _how_to_read(groups, ref)
     for g in groups:
         out += [f"## {g.title}", "", markdown_table(g), ""]
+        out += ["Headline (the table README.md quotes):", ""] + headline_lines(g) + [""]
         out += ["Targets:", ""]
         out += [target_line(g, row) for row in g.rows if row.label != ref]
         if g.row(ref) is None:
