@@ -107,8 +107,8 @@ def describe(s: Session) -> list[str]:
         lines.append(f"peftgov: personal information redacted before tokenization: {found}")
     lines.append(
         f"peftgov: {recipe.method.name} on {recipe.model.name} | trainable {s.trainable:,} / "
-        f"{s.total:,} ({100 * s.trainable / s.total:.3f}%) | {len(s.prepared.train)} train "
-        f"examples | {s.total_steps} steps of {tc.batch_size} ({accelerator.num_processes} proc "
+        f"{s.total:,} ({100 * s.trainable / s.total:.3f}%) | {len(s.prepared.train):,} train "
+        f"examples | {s.total_steps:,} steps of {tc.batch_size} ({accelerator.num_processes} proc "
         f"x {s.micro} x {s.accum} accum) | precision {accelerator.mixed_precision}"
     )
     return lines
