@@ -14,13 +14,13 @@ from __future__ import annotations
 
 from .tables import Group, Row, num, signed
 from .targets import SPEED_BASELINE
-from .tta import _per_seed, _ratio, _spread, target_value
+from .tta import per_seed, ratio_cell, spread, target_value
 
 
 def headline_lines(group: Group) -> list[str]:
     """The headline table of ``group``, as markdown lines."""
     tta = target_value(group) is not None
-    per = _per_seed(group, "wall_s") if tta else {}
+    per = per_seed(group, "wall_s") if tta else {}
     head = (f"| method | lr | test {group.metric} | \u0394 [95% CI] | trainable % | train s "
             "| wall s | train peak MB |")
     rule = "|---|---|---|---|---|---|---|---|"
@@ -39,8 +39,8 @@ def headline_lines(group: Group) -> list[str]:
         ]
         if tta:
             times = per.get(row.label, {})
-            cells += [_spread(list(times.values())),
-                      _ratio(row.label, times, per.get(SPEED_BASELINE, {}))]
+            cells += [spread(list(times.values())),
+                      ratio_cell(row.label, times, per.get(SPEED_BASELINE, {}))]
         lines.append("| " + " | ".join(cells) + " |")
     return lines
 

@@ -72,8 +72,8 @@ def tta_lines(group: Group) -> list[str]:
     target = target_value(group)
     if target is None:
         return []
-    per = _per_seed(group, "wall_s")
-    cpu = _per_seed(group, "cpu_s")
+    per = per_seed(group, "wall_s")
+    cpu = per_seed(group, "cpu_s")
     with_cpu = any(cpu.values())
     base, cpu_base = per.get(SPEED_BASELINE, {}), cpu.get(SPEED_BASELINE, {})
     shown = target * group.scale
@@ -98,12 +98,12 @@ def tta_lines(group: Group) -> list[str]:
             if seconds(r) is not None and (r.raw["target"].get("test") or {}).get(group.metric)
             is not None
         ]
-        line = (f"| {row.label} | {len(times)}/{len(row.results)} | {_spread(vals)} | "
+        line = (f"| {row.label} | {len(times)}/{len(row.results)} | {spread(vals)} | "
                 f"{num(float(np.mean(tests)) if tests else None)} | "
-                f"{_ratio(row.label, times, base)} |")
+                f"{ratio_cell(row.label, times, base)} |")
         if with_cpu:
             c = cpu[row.label]
-            line += f" {_spread(list(c.values()))} | {_ratio(row.label, c, cpu_base)} |"
+            line += f" {spread(list(c.values()))} | {ratio_cell(row.label, c, cpu_base)} |"
         out.append(line)
     resumed = sorted(r.id for row in group.rows for r in row.results
                      if r.bench("resumed") and seconds(r) is not None)
@@ -125,13 +125,13 @@ def tta_lines(group: Group) -> list[str]:
     return out
 
 
-def _per_seed(group: Group, clock: str) -> dict[str, dict[int, float]]:
+def per_seed(group: Group, clock: str) -> dict[str, dict[int, float]]:
     """Method label -> seed -> seconds to the target on ``clock``, for the runs that have it."""
     return {row.label: {r.seed: s for r in row.results if (s := seconds(r, clock)) is not None}
             for row in group.rows}
 
 
-def _spread(vals: list[float]) -> str:
+def spread(vals: list[float]) -> str:
     """``mean \u00b1 std`` of seconds (no std for one value, "n/a" for none)."""
     if not vals:
         return num(None, ".0f")
@@ -139,7 +139,7 @@ def _spread(vals: list[float]) -> str:
     return f"{num(float(np.mean(vals)), '.0f')}{std}"
 
 
-def _ratio(label: str, times: dict[int, float], base: dict[int, float]) -> str:
+def ratio_cell(label: str, times: dict[int, float], base: dict[int, float]) -> str:
     """The speed-up cell: ``reference`` for the baseline, ``n/a`` without paired seeds."""
     if label == SPEED_BASELINE:
         return "reference"
