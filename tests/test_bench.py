@@ -464,6 +464,35 @@ def test_rerun_skips_finished_runs(tmp_path, make_recipe, monkeypatch):
     assert len(calls) == 6  # --force re-runs, --only picks the method
 
 
+def test_a_stop_file_lets_the_run_in_flight_finish_and_starts_no_other(tmp_path, make_recipe,
+                                                                        monkeypatch, capsys):
+    calls: list = []
+    launch = fake_launch(calls)
+
+    def launch_then_stop(cmd, **kwargs):  # someone touches STOP while the first run trains
+        (tmp_path / "out" / "STOP").touch()
+        return launch(cmd, **kwargs)
+
+    monkeypatch.setattr(harness, "launch_process", launch_then_stop)
+    path = write_recipe(tmp_path / "toy/lora.yaml", make_recipe(tmp_path))
+    suite = harness.load_suite(write_suite(
+        tmp_path / "s.yaml", name="stops", runs_dir=str(tmp_path / "out"), recipes=[path],
+        methods=["lora", "bitfit"], seeds=[1, 2],
+    ))
+    assert harness.run_suite(suite, report=False) == harness.STOPPED
+    assert len(calls) == 1 and (tmp_path / "out/toy-lora-seed1.json").is_file()
+    out = capsys.readouterr().out
+    assert f"stopped: {tmp_path / 'out' / 'STOP'} exists, so 3 run(s) were not started" in out
+    assert harness.run_suite(suite, report=False) == harness.STOPPED  # still there: nothing
+    assert len(calls) == 1
+    monkeypatch.setattr(harness, "launch_process", launch)
+    (tmp_path / "out" / "STOP").unlink()
+    assert harness.run_suite(suite, report=False) == 0
+    assert len(calls) == 4  # the other three, once
+    (tmp_path / "out" / "STOP").touch()
+    assert harness.run_suite(suite, report=False) == 0  # nothing left to hold back
+
+
 def test_the_trainer_baseline_repeats_itself_at_a_seed(tmp_path, make_recipe):
     """The Trainer + peft baseline seeds before it builds the model (the fresh head and LoRA's
     A), so a seed trains the same twice; before, a banking77 seed-42 run scored 91.69, then

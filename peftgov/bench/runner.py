@@ -317,7 +317,8 @@ def run_suite(
     out=None,
 ) -> int:
     """Train every unfinished run of ``suite``, up to ``jobs`` at once (:func:`cpu_lanes`);
-    0 when all are finished, 1 if any failed, 130 when interrupted."""
+    0 when all are finished, 1 if any failed, 130 when interrupted, :data:`STOPPED` when a
+    ``STOP`` file in the runs folder held back the runs not yet started (:func:`stop_file`)."""
     out = out or sys.stdout
     runs = _select(full_plan(suite), only, seeds)
     lanes = cpu_lanes(jobs)
@@ -353,10 +354,12 @@ def run_suite(
     stop = threading.Event()  # tells the lanes' runs to stop
     pool = ThreadPoolExecutor(jobs, thread_name_prefix="lane") if jobs > 1 else None
     replan = False  # a sweep run finished: once nothing else can start, plan again
+    stopping = False  # a STOP file appeared: start nothing more, let the runs in flight end
     try:
         while True:
+            stopping = stopping or stop_file(suite).exists()
             for i, r in enumerate(runs, start=1):
-                if not free:
+                if not free or stopping:
                     break
                 if r.id in tried:
                     continue
@@ -380,6 +383,15 @@ def run_suite(
             if free and replan:  # nothing else to start: plan again with the sweep's result
                 runs, replan = _select(full_plan(suite), only, seeds), False
                 continue
+            if not running and stopping:
+                left = [r for r in runs if force and r.id not in tried
+                        or not force and runner.state(r) != "finished"]
+                if left:
+                    print(f"stopped: {stop_file(suite)} exists, so {len(left)} run(s) were not "
+                          "started; delete it and run the same command again to continue",
+                          file=out, flush=True)
+                    break
+                stopping = False  # it held nothing back
             if not running:
                 for r in runs:
                     if r.waiting and r.id not in tried:
@@ -414,7 +426,19 @@ def run_suite(
     if report:
         path = write_suite_report(suite)
         print(f"report: {path}", file=out, flush=True)
-    return 1 if failed else 0
+    return 1 if failed else STOPPED if stopping else 0
+
+
+STOPPED = 75
+"""run_suite's exit code when the STOP file held runs back (EX_TEMPFAIL: try again later)."""
+
+
+def stop_file(suite: Suite) -> Path:
+    """``<runs folder>/STOP``: while it exists, a harness running the suite starts no new run
+    and the runs in flight finish (their timings untouched, unlike Ctrl-C, whose runs resume
+    later with a second load in their clocks). Every harness process on that folder sees it:
+    two lanes stop with one ``touch``."""
+    return suite.runs_dir / "STOP"
 
 
 def _interrupt(signum, frame) -> None:
