@@ -205,7 +205,10 @@ def _check(recipe: Any) -> int:
         from .continual import check
     else:
         from .loop import check
-    for line in check(recipe):
+    lines = check(recipe)
+    if lines is None:  # another process of a multi-process launch: the main one says it
+        return 0
+    for line in lines:
         print(line)
     print(f"peftgov: check passed: nothing trained, nothing written to {recipe.run_dir()}")
     return 0

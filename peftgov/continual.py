@@ -365,10 +365,11 @@ def _task(recipe: Recipe) -> Task:
     return task
 
 
-def check(recipe: Recipe) -> list[str]:
+def check(recipe: Recipe) -> list[str] | None:
     """``peftgov train --check`` on a continual recipe: its stages planned as :func:`run` plans
     them (a label no stage or file has fails here), and its backbone, data and method built as
-    one run into the same ``output.dir``; nothing trained or written."""
+    one run into the same ``output.dir``; nothing trained or written (None: not the main
+    process)."""
     stages = plan_stages(recipe, _task(recipe))
     lines = [
         f"peftgov: continual {recipe.continual.strategy}, {st.name}: {len(st.labels)} labels, "
@@ -376,7 +377,8 @@ def check(recipe: Recipe) -> list[str]:
         for st in stages
     ]
     output = dataclasses.replace(recipe.output, dir=str(recipe.run_dir()))
-    return lines + loop.check(dataclasses.replace(recipe, continual=None, output=output))
+    single = loop.check(dataclasses.replace(recipe, continual=None, output=output))
+    return None if single is None else lines + single
 
 
 def run(recipe: Recipe, *, progress: bool = True) -> loop.TrainResult:

@@ -114,12 +114,14 @@ def describe(s: Session) -> list[str]:
     return lines
 
 
-def check(recipe: Recipe) -> list[str]:
+def check(recipe: Recipe) -> list[str] | None:
     """What ``run`` would train, without training or writing anything (``peftgov train
     --check``): the backbone, data, head and method are built as ``run`` builds them, so a bad
     row, an unreadable file, a sequence limit or a finished run already in ``output.dir`` stops
-    it with the same error; returns the lines ``run`` prints before its first step."""
-    return describe(build(recipe, progress=False))
+    it with the same error; returns the lines ``run`` prints before its first step (None in the
+    other processes of a multi-process launch, which print nothing)."""
+    s = build(recipe, progress=False)
+    return describe(s) if s.main else None
 
 
 def start(s: Session) -> None:

@@ -66,3 +66,17 @@ def test_two_processes_match_one(make_recipe, tmp_path):
     # only the main process writes: the log has as many records as the 1-process run's
     lines = [(tmp_path / f"p{n}" / "log.jsonl").read_text().splitlines() for n in (1, 2)]
     assert len(lines[0]) == len(lines[1]) == 8 + 2  # 8 logged steps + 2 evaluations
+
+
+def test_check_under_two_processes_speaks_once_and_writes_nothing(make_recipe, tmp_path):
+    """``peftgov train --check`` under torchrun: both processes build, only the main one prints,
+    and neither writes the run."""
+    path = tmp_path / "r.yaml"
+    path.write_text(yaml.safe_dump(make_recipe(tmp_path)))
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "OMP_NUM_THREADS": "1", "ACCELERATE_USE_CPU": "1"}
+    two = subprocess.run([*_torchrun(), "-m", "peftgov", "train", str(path), "--check"],
+                         env=env, capture_output=True, text=True, timeout=600)
+    assert two.returncode == 0, two.stderr[-3000:]
+    assert two.stdout.count("peftgov: check passed") == 1, two.stdout
+    assert "(2 proc x 4 x 1 accum)" in two.stdout  # batch 8 split over the two processes
+    assert not (tmp_path / "run").exists()
