@@ -12,7 +12,10 @@ from __future__ import annotations
 import logging
 import warnings
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # at run time these load on first use (below)
+    from .config import Recipe
 
 # bitsandbytes (imported by peft) warns on CPUs with AVX-512 BF16 that it could not fetch an
 # optional CPU kernel from the hub; peftgov never downloads code, so the warning only adds a
