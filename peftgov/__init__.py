@@ -12,10 +12,7 @@ from __future__ import annotations
 import logging
 import warnings
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
-
-if TYPE_CHECKING:  # at run time these load on first use (below)
-    from .config import Recipe
+from typing import Any
 
 # bitsandbytes (imported by peft) warns on CPUs with AVX-512 BF16 that it could not fetch an
 # optional CPU kernel from the hub; peftgov never downloads code, so the warning only adds a
@@ -24,42 +21,24 @@ logging.getLogger("bitsandbytes.backends.cpu.ops").setLevel(logging.ERROR)
 # peft 0.21 still calls transformers' renamed is_gradient_checkpointing on every get_peft_model.
 warnings.filterwarnings("ignore", message="`is_gradient_checkpointing` is deprecated")
 
+# Eager on purpose: `import peftgov` registers the bottleneck adapter with peft, so plain peft
+# loads a peftgov adapter after it (README, "Reloading a peft adapter outside peftgov";
+# tests/test_adapter.py). Names loaded on first use made `peftgov --help` take 0.3 s instead
+# of ~5 CPU s, and broke that.
+from .config import Recipe  # noqa: E402
+from .recipe import load_recipe  # noqa: E402
+from .errors import PeftgovError  # noqa: E402
+from .methods import METHODS  # noqa: E402
+from .tasks import TASKS  # noqa: E402
+
 __version__ = "0.1.0"
-
-# The public names load on first use (PEP 562), so `peftgov --help`, `python -m benchmarks
-# --help` and `import peftgov.sm3` do not pay for torch, transformers and peft (about 6 CPU
-# seconds); `peftgov.METHODS`, `from peftgov import load_recipe` etc. import them as before.
-_LAZY = {
-    "Recipe": ("config", "Recipe"),
-    "load_recipe": ("recipe", "load_recipe"),
-    "PeftgovError": ("errors", "PeftgovError"),
-    "METHODS": ("methods", "METHODS"),
-    "TASKS": ("tasks", "TASKS"),
-}
-
-
-def __getattr__(name: str) -> Any:
-    if name not in _LAZY:
-        raise AttributeError(f"module 'peftgov' has no attribute {name!r}")
-    import importlib
-
-    module, attr = _LAZY[name]
-    value = getattr(importlib.import_module(f".{module}", __name__), attr)
-    globals()[name] = value  # later lookups skip this function
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_LAZY))
 
 
 def train(recipe: Recipe | str | Path, *, progress: bool = True):
     """Train ``recipe`` (a :class:`Recipe` or a YAML path); returns a ``TrainResult`` with
     ``metrics``, ``run_dir`` and the trained ``model`` (a recipe with a ``continual:`` section
     trains its stages in order: :mod:`peftgov.continual`)."""
-    from .config import Recipe
     from .loop import run
-    from .recipe import load_recipe
 
     if not isinstance(recipe, Recipe):
         recipe = load_recipe(recipe)

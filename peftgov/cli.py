@@ -147,7 +147,7 @@ def _serve(args: argparse.Namespace) -> int:
 
 def _bench(argv: list[str]) -> int:
     """``peftgov bench ...`` is ``python -m benchmarks ...`` (:mod:`peftgov.bench`)."""
-    from .bench import main as bench_main
+    from .bench.runner import main as bench_main
 
     return bench_main(argv)
 

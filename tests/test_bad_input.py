@@ -7,8 +7,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -395,34 +393,6 @@ def test_a_long_text_dataset_with_a_too_long_max_length_fails_in_seconds(
     rc, err = _run_cli(["train", str(path)], capsys)
     _assert_clean(rc, err, "task.max_length", "4096")
     assert time.perf_counter() - tick < 30
-
-
-def test_help_answers_without_loading_the_ml_stack():
-    """``peftgov --help``, ``peftgov bench run --help``, ``python -m benchmarks report --help``
-    (and ``import peftgov``) load no torch, transformers or peft: the public names load on
-    first use, and then work as before."""
-    code = (
-        "import sys\n"
-        "from peftgov.cli import main\n"
-        "from peftgov.bench import main as bench\n"
-        "for words in (['--help'], ['bench', 'run', '--help']):\n"
-        "    try:\n        main(words)\n    except SystemExit:\n        pass\n"
-        "try:\n    bench(['report', '--help'])\nexcept SystemExit:\n    pass\n"
-        "print('LOADED', sorted(m for m in ('torch', 'transformers', 'peft') if m in sys.modules))\n"
-        "import peftgov\n"
-        "print('METHODS', 'lora' in peftgov.METHODS, 'METHODS' in dir(peftgov))\n"
-        "from peftgov import load_recipe, PeftgovError, Recipe, TASKS\n"
-        "print('TASKS', 'ner' in TASKS, issubclass(PeftgovError, Exception))\n"
-        "try:\n    peftgov.no_such_name\nexcept AttributeError as e:\n    print('MISSING', e)\n"
-    )
-    out = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=300
-    ).stdout
-    keys = ("LOADED", "METHODS", "TASKS", "MISSING")
-    lines = dict(line.split(" ", 1) for line in out.splitlines() if line.startswith(keys))
-    assert lines["LOADED"] == "[]"
-    assert lines["METHODS"] == "True True" and lines["TASKS"] == "True True"
-    assert "no_such_name" in lines["MISSING"]
 
 
 def test_help_says_what_peftgov_is_and_shows_real_commands(capsys):

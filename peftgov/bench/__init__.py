@@ -14,19 +14,3 @@ scripts), found next to this package (peftgov installed editable from its checko
 install -e .``); paths inside suites are relative to the working directory, the project root.
 See ``benchmarks/README.md``.
 """
-
-
-def main(argv: list[str] | None = None) -> int:
-    """``python -m benchmarks ...`` and ``peftgov bench ...``: the words are parsed before the
-    training stack (torch, transformers, peft) loads, so ``--help`` and usage errors answer at
-    once; then :func:`peftgov.bench.runner.main` does the work."""
-    import sys
-
-    from .cli import parser
-
-    argv = sys.argv[1:] if argv is None else list(argv)
-    if argv[:1] != ["scaling"]:  # scaling has its own words (peftgov.bench.scaling)
-        parser().parse_args(argv)
-    from .runner import main as run
-
-    return run(argv)

@@ -1,6 +1,6 @@
 """``python -m peftgov.bench run|report|peak|scaling ...`` (also ``python -m benchmarks``,
 ``peftgov bench``)."""
 
-from . import main
+from .runner import main
 
 raise SystemExit(main())

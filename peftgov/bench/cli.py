@@ -1,5 +1,5 @@
 """The benchmarks command line's words (argparse) and its ``peak`` command; the entry point
-that dispatches them is :func:`peftgov.bench.main` (``python -m benchmarks``,
+that dispatches them is :func:`peftgov.bench.runner.main` (``python -m benchmarks``,
 ``peftgov bench``):
 
     python -m benchmarks run benchmarks/suites/banking77.yaml [--only lora,full] [--jobs 2]
