@@ -31,7 +31,7 @@ def headline_lines(group: Group) -> list[str]:
     for row in group.rows:
         test = f"{row.mean:.2f} \u00b1 {num(row.std)}"
         diff = _diff(row, group)
-        if _met(row):
+        if row.target_met:
             test, diff = f"**{test}**", f"**{diff}**"
         cells = [
             row.label, _lr(row), test, diff, _pct(row.avg("trainable_pct")),
@@ -53,11 +53,6 @@ def _diff(row: Row, group: Group) -> str:
     d = row.diff
     text = signed(d.diff) + ("" if d.kind == "none" else f" [{signed(d.low)}, {signed(d.high)}]")
     return text + ("" if row.reference == group.reference else f" vs {row.reference}")
-
-
-def _met(row: Row) -> bool:
-    target = row.target_pts
-    return target is not None and row.diff is not None and row.diff.diff >= -target
 
 
 def _lr(row: Row) -> str:

@@ -56,6 +56,13 @@ class Row:
     def target_pts(self) -> float | None:
         return None if self.target in (None, "gap") else float(self.target)
 
+    @property
+    def target_met(self) -> bool | None:
+        """Whether the mean gap to the reference is within the target (None: no target or no
+        reference to measure the gap against)."""
+        target = self.target_pts
+        return None if target is None or self.diff is None else self.diff.diff >= -target
+
 
 @dataclass
 class Group:
@@ -218,7 +225,7 @@ def csv_rows(groups: list[Group]) -> list[dict[str, Any]]:
                 "ci_kind": d.kind if d else ("reference" if row.label == g.reference else ""),
                 "ci_df": d.df if d else None,
                 "target_pts": target,
-                "target_met": (d.diff >= -target) if (d and target is not None) else None,
+                "target_met": row.target_met,
                 "pareto": row.pareto,
                 "train_time_s": row.avg("train_time_s"),
                 "wall_time_s": row.avg("wall_time_s", bench=True),

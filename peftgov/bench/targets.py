@@ -56,7 +56,7 @@ def target_line(group: Group, row: Row) -> str:
     if target is None:
         what = "gap stated (no target)" if row.target == "gap" else "no target in the issue"
         return f"- **{row.label}**: {gap}: {what}."
-    verdict = "**met**" if d.diff >= -target else "**missed**"
+    verdict = "**met**" if row.target_met else "**missed**"
     if d.kind == "none":
         certainty = ""
     elif d.low >= -target:
