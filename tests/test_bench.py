@@ -848,7 +848,7 @@ def test_speed_and_memory_targets_by_hand(tmp_path, base_wall, shown, verdict):
     assert "**MFU full**: 0.40 of the measured matmul peak" in md
     assert "target \u22650.50 \u2014 **missed**" in md
     assert "**MFU lora**: 0.36" in md and "target \u22650.35 \u2014 **met**" in md
-    assert "LoRA peak 700 MB = 0.70x full fine-tuning's 1000 MB" in md
+    assert "LoRA peak 700 MB = 0.70x full fine-tuning's 1,000 MB" in md
     assert "target \u22640.75x \u2014 **met**" in md
     assert "in CPU seconds" not in md  # these runs recorded no CPU seconds
     # whole-process peaks: LoRA 700 MB, the baseline the fixture's 500 MB
@@ -870,8 +870,8 @@ def test_memory_target_is_judged_on_train_phase_peaks(tmp_path):
                            memory_mb={"load": 400.0, "train": 550.0 + 100 * (s - 42)}))
     write_results(tmp_path, rows)
     md = report.write_report(tmp_path, suite="toy", plots=False).read_text()
-    assert ("LoRA train-phase peak 600 MB = 0.60x full fine-tuning's 1000 MB (whole process "
-            "1100 vs 1000 MB): target \u22640.75x \u2014 **met**") in md
+    assert ("LoRA train-phase peak 600 MB = 0.60x full fine-tuning's 1,000 MB (whole process "
+            "1,100 vs 1,000 MB): target \u22640.75x \u2014 **met**") in md
     assert "| peak mem MB | train peak MB |" in md
     assert "LoRA (`lora_gc`)" not in md
     csv = read_csv(tmp_path / "report.csv")
@@ -882,10 +882,10 @@ def test_memory_target_is_judged_on_train_phase_peaks(tmp_path):
                                     memory_mb={"train": 450.0}, train_time_s=15.75)
                              for s in (42, 43)])
     md = report.write_report(tmp_path, suite="toy", plots=False).read_text()
-    assert ("LoRA train-phase peak 600 MB = 0.60x full fine-tuning's 1000 MB (whole process "
-            "1100 vs 1000 MB): target \u22640.75x \u2014 **met**") in md
-    assert ("LoRA (`lora_gc`) train-phase peak 450 MB = 0.45x full fine-tuning's 1000 MB "
-            "(whole process 500 vs 1000 MB), at 1.50x plain LoRA's train time (16 vs 10 s): "
+    assert ("LoRA train-phase peak 600 MB = 0.60x full fine-tuning's 1,000 MB (whole process "
+            "1,100 vs 1,000 MB): target \u22640.75x \u2014 **met**") in md
+    assert ("LoRA (`lora_gc`) train-phase peak 450 MB = 0.45x full fine-tuning's 1,000 MB "
+            "(whole process 500 vs 1,000 MB), at 1.50x plain LoRA's train time (16 vs 10 s): "
             "target \u22640.75x \u2014 **met**") in md
     assert float(csv["lora"]["peak_memory_mb"]) == pytest.approx(1100.0)
     # a longer-budget variant is judged against full fine-tuning on that budget (its own
@@ -897,7 +897,7 @@ def test_memory_target_is_judged_on_train_phase_peaks(tmp_path):
                             memory_mb={"train": 840.0}, train_time_s=30.0) for s in (42, 43)])
     spec = ReportSpec(references={"lora_e6": "full_e6"})
     md = report.write_report(tmp_path, suite="toy", plots=False, spec=spec).read_text()
-    assert ("LoRA (`lora_e6`) train-phase peak 840 MB = 0.70x `full_e6`'s 1200 MB (whole "
+    assert ("LoRA (`lora_e6`) train-phase peak 840 MB = 0.70x `full_e6`'s 1,200 MB (whole "
             "process 500 vs 500 MB): target \u22640.75x \u2014 **met**") in md
     assert "at 1.50x plain LoRA's train time" in md  # lora_gc's, still against full
 

@@ -119,7 +119,7 @@ def speed_lines(group: Group) -> list[str]:
                            "which other jobs on the cores do not stretch")
             out.append(
                 f"- **speed vs plain Trainer + peft**: peftgov LoRA end to end {speedup:.2f}x "
-                f"the speed of `{SPEED_BASELINE}` (mean wall time {w_l:.0f} s vs {w_b:.0f} s"
+                f"the speed of `{SPEED_BASELINE}` (mean wall time {w_l:,.0f} s vs {w_b:,.0f} s"
                 f"{ratios}), test {group.metric} {signed(gap)} points: target "
                 f"≥{END_TO_END_TARGET:g}x at equal accuracy (±0.5) — "
                 f"{'**met**' if ok else '**missed**'}."
@@ -128,7 +128,7 @@ def speed_lines(group: Group) -> list[str]:
         if p_l and p_b:  # whole process on both sides: the baseline records no phases
             out.append(
                 f"- **memory vs plain Trainer + peft** (no target): peftgov LoRA's whole-process "
-                f"peak {p_l:.0f} MB = {p_l / p_b:.2f}x `{SPEED_BASELINE}`'s {p_b:.0f} MB."
+                f"peak {p_l:,.0f} MB = {p_l / p_b:.2f}x `{SPEED_BASELINE}`'s {p_b:,.0f} MB."
             )
     for label, target in MFU_TARGETS.items():
         row = group.row(label)
@@ -170,7 +170,7 @@ def memory_line(lora: Row, full: Row, plain: Row | None = None) -> list[str]:
     p_l, p_f = lora.avg("peak_memory_mb"), full.avg("peak_memory_mb")
     if t_l and t_f:
         m_l, m_f, what = t_l, t_f, "train-phase peak"
-        aside = f" (whole process {p_l:.0f} vs {p_f:.0f} MB)" if p_l and p_f else ""
+        aside = f" (whole process {p_l:,.0f} vs {p_f:,.0f} MB)" if p_l and p_f else ""
     elif p_l and p_f:
         m_l, m_f, what = p_l, p_f, "peak"
         aside = " (whole process: these runs have no per-phase figures)"
@@ -183,9 +183,9 @@ def memory_line(lora: Row, full: Row, plain: Row | None = None) -> list[str]:
         name = f"LoRA (`{lora.label}`)"
         t_v, t_p = lora.avg("train_time_s"), plain.avg("train_time_s") if plain else None
         if t_v and t_p:
-            price = f", at {t_v / t_p:.2f}x plain LoRA's train time ({t_v:.0f} vs {t_p:.0f} s)"
+            price = f", at {t_v / t_p:.2f}x plain LoRA's train time ({t_v:,.0f} vs {t_p:,.0f} s)"
     return [
-        f"- **memory**: {name} {what} {m_l:.0f} MB = {ratio:.2f}x {whose} "
-        f"{m_f:.0f} MB{aside}{price}: target ≤{MEMORY_TARGET}x — "
+        f"- **memory**: {name} {what} {m_l:,.0f} MB = {ratio:.2f}x {whose} "
+        f"{m_f:,.0f} MB{aside}{price}: target ≤{MEMORY_TARGET}x — "
         f"{'**met**' if ratio <= MEMORY_TARGET else '**missed**'}."
     ]
