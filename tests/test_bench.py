@@ -858,6 +858,19 @@ def test_speed_and_memory_targets_by_hand(tmp_path, base_wall, shown, verdict):
     assert float(csv["full"]["mfu"]) == pytest.approx(0.40)
 
 
+def test_a_verdict_is_never_shown_on_the_wrong_side_of_its_target():
+    """conll2003_tuned's full fine-tuning MFU, 0.4976, printed "0.50 ... target >=0.50 --
+    missed"; the figure gets the digits that show why."""
+    from peftgov.bench.targets import verdict_digits
+
+    assert verdict_digits(0.4976, 0.50) == "0.498"
+    assert verdict_digits(0.49996, 0.50) == "0.49996"
+    assert verdict_digits(0.349, 0.35) == "0.349"
+    assert verdict_digits(0.5, 0.50) == "0.50"
+    assert verdict_digits(0.462, 0.35) == "0.46"
+    assert verdict_digits(0.503, 0.50) == "0.50"  # rounding down onto the target keeps "met"
+
+
 def test_memory_target_is_judged_on_train_phase_peaks(tmp_path):
     """With per-phase figures the verdict compares train-phase peaks (here 600 / 1000 = 0.60x,
     met) although the whole-process peaks (1100 / 1000 = 1.10x) would miss; the table shows
