@@ -863,12 +863,20 @@ def test_a_verdict_is_never_shown_on_the_wrong_side_of_its_target():
     missed"; the figure gets the digits that show why."""
     from peftgov.bench.targets import verdict_digits
 
-    assert verdict_digits(0.4976, 0.50) == "0.498"
-    assert verdict_digits(0.49996, 0.50) == "0.49996"
-    assert verdict_digits(0.349, 0.35) == "0.349"
-    assert verdict_digits(0.5, 0.50) == "0.50"
-    assert verdict_digits(0.462, 0.35) == "0.46"
-    assert verdict_digits(0.503, 0.50) == "0.50"  # rounding down onto the target keeps "met"
+    def at_least(t):
+        return lambda v: v >= t
+
+    assert verdict_digits(0.4976, at_least(0.50)) == "0.498"
+    assert verdict_digits(0.49996, at_least(0.50)) == "0.49996"
+    assert verdict_digits(0.349, at_least(0.35)) == "0.349"
+    assert verdict_digits(0.5, at_least(0.50)) == "0.50"
+    assert verdict_digits(0.462, at_least(0.35)) == "0.46"
+    assert verdict_digits(0.503, at_least(0.50)) == "0.50"  # rounding onto the target: still met
+    assert verdict_digits(0.7504, lambda v: v <= 0.75) == "0.7504"  # a memory ratio, at most
+    # a parity gap, signed as the report writes it: -0.504 is not "within 0.5"
+    assert verdict_digits(-0.504, at_least(-0.5), sign=True) == "\u22120.504"
+    assert verdict_digits(-1.58, at_least(-0.5), sign=True) == "\u22121.58"
+    assert verdict_digits(0.31, at_least(-0.5), sign=True) == "+0.31"
 
 
 def test_memory_target_is_judged_on_train_phase_peaks(tmp_path):

@@ -3,6 +3,8 @@ file, default the issue's), and the issue's speed, MFU and memory targets."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from peftgov.methods import METHODS
 
 from .suite import ISSUE_TARGETS, REFERENCE
@@ -51,8 +53,10 @@ def target_line(group: Group, row: Row) -> str:
         if d.kind != "none"
         else "no CI (fewer than two seeds on a side)"
     )
-    gap = f"\u0394 = {signed(d.diff)} points vs {ref} ({ci}; n = {d.n_a} vs {d.n_b} seeds)"
     target = row.target_pts
+    shown = signed(d.diff) if target is None else verdict_digits(
+        d.diff, lambda v: v >= -target, sign=True)
+    gap = f"\u0394 = {shown} points vs {ref} ({ci}; n = {d.n_a} vs {d.n_b} seeds)"
     if target is None:
         what = "gap stated (no target)" if row.target == "gap" else "no target in the issue"
         return f"- **{row.label}**: {gap}: {what}."
@@ -118,7 +122,8 @@ def speed_lines(group: Group) -> list[str]:
                 ratios += (f"; in CPU seconds {base.avg('cpu_s') / lora.avg('cpu_s'):.2f}x, "
                            "which other jobs on the cores do not stretch")
             out.append(
-                f"- **speed vs plain Trainer + peft**: peftgov LoRA end to end {speedup:.2f}x "
+                f"- **speed vs plain Trainer + peft**: peftgov LoRA end to end "
+                f"{verdict_digits(speedup, lambda v: v >= END_TO_END_TARGET)}x "
                 f"the speed of `{SPEED_BASELINE}` (mean wall time {w_l:,.0f} s vs {w_b:,.0f} s"
                 f"{ratios}), test {group.metric} {signed(gap)} points: target "
                 f"≥{END_TO_END_TARGET:g}x at equal accuracy (±0.5) — "
@@ -136,9 +141,9 @@ def speed_lines(group: Group) -> list[str]:
         if row and mfu is not None:
             ok = mfu >= target
             out.append(
-                f"- **MFU {label}**: {verdict_digits(mfu, target)} of the measured matmul peak "
-                "(the run's precision)"
-                f": target ≥{target:.2f} — {'**met**' if ok else '**missed**'}."
+                f"- **MFU {label}**: {verdict_digits(mfu, lambda v, t=target: v >= t)} of the "
+                f"measured matmul peak (the run's precision): target ≥{target:.2f} — "
+                f"{'**met**' if ok else '**missed**'}."
             )
     # Plain LoRA, then each LoRA variant row, against the full fine-tuning row it is judged
     # against (``lora_e6``: ``full_e6``), else ``full``; a variant judged against the same row as
@@ -153,14 +158,15 @@ def speed_lines(group: Group) -> list[str]:
     return out
 
 
-def verdict_digits(value: float, target: float) -> str:
-    """``value`` to 2 decimals, or to as many more as it takes to show it on the verdict's side
-    of ``target`` (0.4996 against 0.50 is shown 0.4996, not a "missed" 0.50)."""
+def verdict_digits(value: float, passes: Callable[[float], bool], *, sign: bool = False) -> str:
+    """``value`` to 2 decimals, or to as many more as it takes to show it on the side of its
+    target that ``passes`` puts it (0.4976 against ">= 0.50" is shown 0.498, not a "missed"
+    0.50); ``sign``: with its sign, as :func:`.tables.signed` writes it."""
     for digits in range(2, 7):
-        shown = f"{value:.{digits}f}"
-        if (float(shown) >= target) == (value >= target):
-            return shown
-    return f"{value:g}"
+        shown = f"{value:+.{digits}f}" if sign else f"{value:.{digits}f}"
+        if passes(float(shown)) == passes(value):
+            break
+    return shown.replace("-", "\u2212") if sign else shown
 
 
 def _full_for(row: Row, group: Group) -> Row | None:
@@ -196,7 +202,8 @@ def memory_line(lora: Row, full: Row, plain: Row | None = None) -> list[str]:
         if t_v and t_p:
             price = f", at {t_v / t_p:.2f}x plain LoRA's train time ({t_v:,.0f} vs {t_p:,.0f} s)"
     return [
-        f"- **memory**: {name} {what} {m_l:,.0f} MB = {ratio:.2f}x {whose} "
+        f"- **memory**: {name} {what} {m_l:,.0f} MB = "
+        f"{verdict_digits(ratio, lambda v: v <= MEMORY_TARGET)}x {whose} "
         f"{m_f:,.0f} MB{aside}{price}: target ≤{MEMORY_TARGET}x — "
         f"{'**met**' if ratio <= MEMORY_TARGET else '**missed**'}."
     ]

@@ -27,7 +27,7 @@ from scipy import stats
 
 from .results import Result
 from .tables import Group, num
-from .targets import SPEED_BASELINE
+from .targets import SPEED_BASELINE, verdict_digits
 
 TTA_TARGET = 2.0
 """Issue 13: peftgov LoRA reaches the target at least this many times sooner than the
@@ -119,7 +119,8 @@ def tta_lines(group: Group) -> list[str]:
         if cpu.get("lora") and cpu_base:
             cg, _, _, cn = speedup(cpu["lora"], cpu_base)
             on_cpu = f" In CPU seconds: {cg:.2f}x ({cn} seed{'s' if cn != 1 else ''})."
-        out += ["", f"- **time to accuracy**: peftgov LoRA reaches the target {g:.2f}x sooner "
+        out += ["", f"- **time to accuracy**: peftgov LoRA reaches the target "
+                f"{verdict_digits(g, lambda v: v >= TTA_TARGET)}x sooner "
                 f"than `{SPEED_BASELINE}`{ci}, over {n} seeds both reached: target "
                 f"\u2265{TTA_TARGET:g}x \u2014 {verdict}.{on_cpu}"]
     return out
