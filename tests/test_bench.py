@@ -877,6 +877,7 @@ def test_a_verdict_is_never_shown_on_the_wrong_side_of_its_target():
     assert verdict_digits(-0.504, at_least(-0.5), sign=True) == "\u22120.504"
     assert verdict_digits(-1.58, at_least(-0.5), sign=True) == "\u22121.58"
     assert verdict_digits(0.31, at_least(-0.5), sign=True) == "+0.31"
+    assert verdict_digits(float("nan"), at_least(-0.5), sign=True) == "n/a"
 
 
 def test_memory_target_is_judged_on_train_phase_peaks(tmp_path):

@@ -3,6 +3,7 @@ file, default the issue's), and the issue's speed, MFU and memory targets."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 
 from peftgov.methods import METHODS
@@ -162,6 +163,8 @@ def verdict_digits(value: float, passes: Callable[[float], bool], *, sign: bool 
     """``value`` to 2 decimals, or to as many more as it takes to show it on the side of its
     target that ``passes`` puts it (0.4976 against ">= 0.50" is shown 0.498, not a "missed"
     0.50); ``sign``: with its sign, as :func:`.tables.signed` writes it."""
+    if math.isnan(value):
+        return "n/a"
     for digits in range(2, 7):
         shown = f"{value:+.{digits}f}" if sign else f"{value:.{digits}f}"
         if passes(float(shown)) == passes(value):
