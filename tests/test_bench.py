@@ -861,7 +861,7 @@ def test_speed_and_memory_targets_by_hand(tmp_path, base_wall, shown, verdict):
 def test_a_verdict_is_never_shown_on_the_wrong_side_of_its_target():
     """conll2003_tuned's full fine-tuning MFU, 0.4976, printed "0.50 ... target >=0.50 --
     missed"; the figure gets the digits that show why."""
-    from peftgov.bench.targets import verdict_digits
+    from peftgov.bench.tables import verdict_digits
 
     def at_least(t):
         return lambda v: v >= t

@@ -13,7 +13,7 @@ peft baseline (:mod:`.tta`).
 from __future__ import annotations
 
 from .tables import Group, Row, num, signed
-from .targets import SPEED_BASELINE, verdict_digits
+from .targets import SPEED_BASELINE
 from .tta import per_seed, ratio_cell, spread, target_value
 
 
@@ -51,10 +51,7 @@ def _diff(row: Row, group: Group) -> str:
     if row.diff is None:
         return "n/a"
     d = row.diff
-    target = row.target_pts
-    shown = signed(d.diff) if target is None else verdict_digits(
-        d.diff, lambda v: v >= -target, sign=True)
-    text = shown + ("" if d.kind == "none" else f" [{signed(d.low)}, {signed(d.high)}]")
+    text = row.gap_shown + ("" if d.kind == "none" else f" [{signed(d.low)}, {signed(d.high)}]")
     return text + ("" if row.reference == group.reference else f" vs {row.reference}")
 
 

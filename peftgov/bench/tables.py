@@ -8,6 +8,7 @@ import io
 import math
 import re
 from dataclasses import dataclass, replace
+from collections.abc import Callable
 from typing import Any
 
 from .results import Result
@@ -56,12 +57,25 @@ class Row:
     def target_pts(self) -> float | None:
         return None if self.target in (None, "gap") else float(self.target)
 
+    def meets(self, gap: float) -> bool:
+        """Whether a gap to the reference (points, negative: behind) is within the target."""
+        return gap >= -self.target_pts
+
     @property
     def target_met(self) -> bool | None:
         """Whether the mean gap to the reference is within the target (None: no target or no
         reference to measure the gap against)."""
-        target = self.target_pts
-        return None if target is None or self.diff is None else self.diff.diff >= -target
+        return None if self.target_pts is None or self.diff is None else self.meets(self.diff.diff)
+
+    @property
+    def gap_shown(self) -> str:
+        """The mean gap as the report prints it: signed, with the digits that put it on its
+        target's side (:func:`verdict_digits`)."""
+        if self.diff is None:
+            return "n/a"
+        if self.target_pts is None:
+            return signed(self.diff.diff)
+        return verdict_digits(self.diff.diff, self.meets, sign=True)
 
 
 @dataclass
@@ -144,6 +158,19 @@ def num(x: float | None, fmt: str = ".2f") -> str:
 
 def signed(x: float) -> str:
     return "n/a" if math.isnan(x) else f"{x:+.2f}".replace("-", "\u2212")
+
+
+def verdict_digits(value: float, passes: Callable[[float], bool], *, sign: bool = False) -> str:
+    """``value`` to 2 decimals, or to as many more as it takes to show it on the side of its
+    target that ``passes`` puts it (0.4976 against ">= 0.50" is shown 0.498, not a "missed"
+    0.50); ``sign``: with its sign, as :func:`signed` writes it."""
+    if math.isnan(value):
+        return "n/a"
+    for digits in range(2, 7):
+        shown = f"{value:+.{digits}f}" if sign else f"{value:.{digits}f}"
+        if passes(float(shown)) == passes(value):
+            break
+    return shown.replace("-", "\u2212") if sign else shown
 
 
 def _params(n: float | None) -> str:

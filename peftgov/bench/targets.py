@@ -3,13 +3,10 @@ file, default the issue's), and the issue's speed, MFU and memory targets."""
 
 from __future__ import annotations
 
-import math
-from collections.abc import Callable
-
 from peftgov.methods import METHODS
 
 from .suite import ISSUE_TARGETS, REFERENCE
-from .tables import Group, Row, signed
+from .tables import Group, Row, signed, verdict_digits
 
 SPEED_BASELINE = "hf_trainer_lora"
 MFU_TARGETS = {"full": 0.50, "lora": 0.35}
@@ -55,9 +52,7 @@ def target_line(group: Group, row: Row) -> str:
         else "no CI (fewer than two seeds on a side)"
     )
     target = row.target_pts
-    shown = signed(d.diff) if target is None else verdict_digits(
-        d.diff, lambda v: v >= -target, sign=True)
-    gap = f"\u0394 = {shown} points vs {ref} ({ci}; n = {d.n_a} vs {d.n_b} seeds)"
+    gap = f"\u0394 = {row.gap_shown} points vs {ref} ({ci}; n = {d.n_a} vs {d.n_b} seeds)"
     if target is None:
         what = "gap stated (no target)" if row.target == "gap" else "no target in the issue"
         return f"- **{row.label}**: {gap}: {what}."
@@ -117,14 +112,18 @@ def speed_lines(group: Group) -> list[str]:
         gap = lora.mean - base.mean
         if w_l and w_b:
             speedup = w_b / w_l
-            ok = speedup >= END_TO_END_TARGET and abs(gap) <= 0.5
+
+            def fast(v: float) -> bool:
+                return v >= END_TO_END_TARGET
+
+            ok = fast(speedup) and abs(gap) <= 0.5
             ratios = f"; training time alone {t_b / t_l:.2f}x" if t_l and t_b else ""
             if all(isinstance(r.get("cpu_s"), (int, float)) for r in lora.results + base.results):
                 ratios += (f"; in CPU seconds {base.avg('cpu_s') / lora.avg('cpu_s'):.2f}x, "
                            "which other jobs on the cores do not stretch")
             out.append(
                 f"- **speed vs plain Trainer + peft**: peftgov LoRA end to end "
-                f"{verdict_digits(speedup, lambda v: v >= END_TO_END_TARGET)}x "
+                f"{verdict_digits(speedup, fast)}x "
                 f"the speed of `{SPEED_BASELINE}` (mean wall time {w_l:,.0f} s vs {w_b:,.0f} s"
                 f"{ratios}), test {group.metric} {signed(gap)} points: target "
                 f"≥{END_TO_END_TARGET:g}x at equal accuracy (±0.5) — "
@@ -140,9 +139,12 @@ def speed_lines(group: Group) -> list[str]:
         row = group.row(label)
         mfu = row.avg("mfu") if row else None
         if row and mfu is not None:
-            ok = mfu >= target
+            def enough(v: float, t: float = target) -> bool:
+                return v >= t
+
+            ok = enough(mfu)
             out.append(
-                f"- **MFU {label}**: {verdict_digits(mfu, lambda v, t=target: v >= t)} of the "
+                f"- **MFU {label}**: {verdict_digits(mfu, enough)} of the "
                 f"measured matmul peak (the run's precision): target ≥{target:.2f} — "
                 f"{'**met**' if ok else '**missed**'}."
             )
@@ -157,19 +159,6 @@ def speed_lines(group: Group) -> list[str]:
             if full is not None:
                 out += memory_line(row, full, plain=lora if lora_full is full else None)
     return out
-
-
-def verdict_digits(value: float, passes: Callable[[float], bool], *, sign: bool = False) -> str:
-    """``value`` to 2 decimals, or to as many more as it takes to show it on the side of its
-    target that ``passes`` puts it (0.4976 against ">= 0.50" is shown 0.498, not a "missed"
-    0.50); ``sign``: with its sign, as :func:`.tables.signed` writes it."""
-    if math.isnan(value):
-        return "n/a"
-    for digits in range(2, 7):
-        shown = f"{value:+.{digits}f}" if sign else f"{value:.{digits}f}"
-        if passes(float(shown)) == passes(value):
-            break
-    return shown.replace("-", "\u2212") if sign else shown
 
 
 def _full_for(row: Row, group: Group) -> Row | None:
@@ -197,6 +186,10 @@ def memory_line(lora: Row, full: Row, plain: Row | None = None) -> list[str]:
     else:
         return []
     ratio = m_l / m_f
+
+    def light(v: float) -> bool:
+        return v <= MEMORY_TARGET
+
     whose = "full fine-tuning's" if full.label == "full" else f"`{full.label}`'s"
     name, price = "LoRA", ""
     if lora.label != "lora":
@@ -206,7 +199,7 @@ def memory_line(lora: Row, full: Row, plain: Row | None = None) -> list[str]:
             price = f", at {t_v / t_p:.2f}x plain LoRA's train time ({t_v:,.0f} vs {t_p:,.0f} s)"
     return [
         f"- **memory**: {name} {what} {m_l:,.0f} MB = "
-        f"{verdict_digits(ratio, lambda v: v <= MEMORY_TARGET)}x {whose} "
+        f"{verdict_digits(ratio, light)}x {whose} "
         f"{m_f:,.0f} MB{aside}{price}: target ≤{MEMORY_TARGET}x — "
-        f"{'**met**' if ratio <= MEMORY_TARGET else '**missed**'}."
+        f"{'**met**' if light(ratio) else '**missed**'}."
     ]

@@ -26,8 +26,8 @@ import numpy as np
 from scipy import stats
 
 from .results import Result
-from .tables import Group, num
-from .targets import SPEED_BASELINE, verdict_digits
+from .tables import Group, num, verdict_digits
+from .targets import SPEED_BASELINE
 
 TTA_TARGET = 2.0
 """Issue 13: peftgov LoRA reaches the target at least this many times sooner than the
@@ -114,13 +114,17 @@ def tta_lines(group: Group) -> list[str]:
     if lora and base:
         g, lo, hi, n = speedup(lora, base)
         ci = f" (95% CI {lo:.2f}x to {hi:.2f}x)" if n > 1 else ""
-        verdict = "**met**" if g >= TTA_TARGET else "**missed**"
+
+        def soon(v: float) -> bool:
+            return v >= TTA_TARGET
+
+        verdict = "**met**" if soon(g) else "**missed**"
         on_cpu = ""
         if cpu.get("lora") and cpu_base:
             cg, _, _, cn = speedup(cpu["lora"], cpu_base)
             on_cpu = f" In CPU seconds: {cg:.2f}x ({cn} seed{'s' if cn != 1 else ''})."
         out += ["", f"- **time to accuracy**: peftgov LoRA reaches the target "
-                f"{verdict_digits(g, lambda v: v >= TTA_TARGET)}x sooner "
+                f"{verdict_digits(g, soon)}x sooner "
                 f"than `{SPEED_BASELINE}`{ci}, over {n} seeds both reached: target "
                 f"\u2265{TTA_TARGET:g}x \u2014 {verdict}.{on_cpu}"]
     return out
